@@ -1,0 +1,65 @@
+/* cli.c - helpers shared by the subcommands. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sockit: %s\n", line);
+}
+
+void cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sockit: %s\nTry 'sockit %s%s--help'.\n", line, cmd ? cmd : "",
+		cmd ? " " : "");
+	exit(EXIT_USAGE);
+}
+
+void cli_parse_client_addr(const char *cmd, int *argc, char ***argv, const char *default_spec,
+			   enum addr_transport default_transport, struct addr_spec *out)
+{
+	char err[512];
+	int rc;
+	if (*argc >= 2 && (*argv)[1][0] != '\0' && (*argv)[1][0] >= '0' && (*argv)[1][0] <= '9' &&
+	    addr_parse((*argv)[0], default_transport, out, err, sizeof(err)) < 0) {
+		/* "HOST PORT", nc style: the first operand is not a spec, the second a number. */
+		rc = addr_parse_host_port((*argv)[0], (*argv)[1], default_transport, out, err,
+					  sizeof(err));
+		*argc -= 2;
+		*argv += 2;
+	} else if (*argc >= 1) {
+		rc = addr_parse((*argv)[0], default_transport, out, err, sizeof(err));
+		*argc -= 1;
+		*argv += 1;
+	} else {
+		rc = addr_parse(default_spec, default_transport, out, err, sizeof(err));
+	}
+	if (rc < 0)
+		cli_usage_error(cmd, "%s", err);
+	if (out->transport != ADDR_UNIX && out->host[0] == '\0')
+		snprintf(out->host, sizeof(out->host), "127.0.0.1");
+}
+
+long cli_parse_seconds(const char *text)
+{
+	char *end;
+	errno = 0;
+	double s = strtod(text, &end);
+	if (errno != 0 || end == text || *end != '\0' || !isfinite(s) || s < 0 || s > 86400)
+		return -1;
+	return (long)llround(s * 1000.0);
+}

@@ -1,0 +1,32 @@
+/* cli.h - helpers shared by the subcommands: program name, errors, address arguments. */
+#ifndef SOCKIT_CLI_H
+#define SOCKIT_CLI_H
+
+#include <stdbool.h>
+
+#include "addr.h"
+
+/* Exit codes, as in sysexits(3) where one fits. */
+enum {
+	EXIT_USAGE = 64,    /* bad command line */
+	EXIT_DATAERR = 65,  /* bad input data or reply */
+	EXIT_UNAVAIL = 69,  /* could not reach the service */
+	EXIT_SOFTWARE = 70, /* internal error */
+	EXIT_OSERR = 71,    /* a system call failed */
+	EXIT_CONFIG = 78,   /* bad configuration */
+};
+
+__attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
+/* cli_error plus "Try 'sockit CMD --help'." and exit(EXIT_USAGE). */
+__attribute__((noreturn, format(printf, 2, 3))) void cli_usage_error(const char *cmd,
+								     const char *fmt, ...);
+
+/* Client address from the operands left after options: none (use default_spec), "ADDR",
+ * or the nc habit "HOST PORT". Consumes what it used; returns 0 or exits with a usage error. */
+void cli_parse_client_addr(const char *cmd, int *argc, char ***argv, const char *default_spec,
+			   enum addr_transport default_transport, struct addr_spec *out);
+
+/* Parse a decimal timeout in seconds ("2", "0.5") to milliseconds; -1 if invalid. */
+long cli_parse_seconds(const char *text);
+
+#endif

@@ -1,0 +1,140 @@
+/* client_io.c - the clients' blocking I/O: every wait has a deadline, so nothing hangs. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+#include "client_io.h"
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for fd to be readable before the deadline: 1 ready, 0 timed out, -1 error. */
+static int wait_readable(int fd, long long deadline)
+{
+	for (;;) {
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r < 0 ? -1 : r;
+	}
+}
+
+static void timed_out(char *err, size_t errlen, int timeout_ms)
+{
+	snprintf(err, errlen, "no reply within %g s", timeout_ms / 1000.0);
+}
+
+int client_send_all(int fd, const void *data, size_t len, char *err, size_t errlen)
+{
+	const char *p = data;
+	do { /* a zero-length send still sends an empty datagram on udp */
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	} while (len > 0);
+	return 0;
+}
+
+ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *err,
+			  size_t errlen)
+{
+	long long deadline = now_ms() + timeout_ms;
+	size_t got = 0;
+	while (got < len) {
+		int r = wait_readable(fd, deadline);
+		if (r == 0) {
+			timed_out(err, errlen, timeout_ms);
+			return -1;
+		}
+		ssize_t n = r < 0 ? -1 : recv(fd, (char *)buf + got, len - got, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			snprintf(err, errlen, "connection closed by the server");
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t client_recv_datagram(int fd, void *buf, size_t cap, int timeout_ms, char *err,
+			     size_t errlen)
+{
+	long long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		int r = wait_readable(fd, deadline);
+		if (r == 0) {
+			timed_out(err, errlen, timeout_ms);
+			return -1;
+		}
+		ssize_t n = r < 0 ? -1 : recv(fd, buf, cap, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return -1;
+		}
+		return n;
+	}
+}
+
+int client_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+char *client_readline(const char *prompt)
+{
+	return readline(prompt);
+}
+
+void client_history_add(const char *line)
+{
+	add_history(line);
+}
+
+char *client_strip(char *s)
+{
+	static const char space[] = " \t\n\r\v\f";
+	while (*s != '\0' && strchr(space, *s) != NULL)
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && strchr(space, s[n - 1]) != NULL)
+		s[--n] = '\0';
+	return s;
+}

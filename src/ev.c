@@ -1,0 +1,318 @@
+/* ev.c - the event loop core: watches, a timer heap and signals; backends do the waiting. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ev_internal.h"
+
+static const struct ev_backend *const backends[] = {&ev_backend_epoll, &ev_backend_poll, NULL};
+
+struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t errlen)
+{
+	if (backend == NULL)
+		backend = getenv("SOCKIT_EV_BACKEND");
+	if (backend != NULL && *backend == '\0')
+		backend = NULL;
+
+	struct ev_loop *loop = calloc(1, sizeof(*loop));
+	if (loop == NULL)
+		goto out_nomem;
+	loop->max_fds = max_fds;
+	loop->watches = calloc((size_t)max_fds, sizeof(*loop->watches));
+	if (loop->watches == NULL)
+		goto out_free_loop;
+	ev_update_time(loop);
+
+	int rc = -ENOENT;
+	for (size_t i = 0; backends[i] != NULL; i++) {
+		if (backend != NULL && strcmp(backend, backends[i]->name) != 0)
+			continue;
+		loop->backend = backends[i];
+		rc = backends[i]->init(loop);
+		if (rc == 0)
+			return loop;
+	}
+	if (rc == -ENOENT && backend != NULL)
+		snprintf(err, errlen, "event loop: unknown backend '%s' (epoll, poll)", backend);
+	else
+		snprintf(err, errlen, "event loop: %s", strerror(-rc));
+	free(loop->watches);
+	free(loop);
+	return NULL;
+
+out_free_loop:
+	free(loop->watches);
+	free(loop);
+out_nomem:
+	snprintf(err, errlen, "event loop: %s", strerror(ENOMEM));
+	return NULL;
+}
+
+void ev_loop_free(struct ev_loop *loop)
+{
+	if (loop == NULL)
+		return;
+	loop->backend->free(loop);
+	free(loop->heap);
+	free(loop->watches);
+	free(loop);
+}
+
+const char *ev_loop_backend(const struct ev_loop *loop)
+{
+	return loop->backend->name;
+}
+
+int ev_loop_max_fds(const struct ev_loop *loop)
+{
+	return loop->max_fds;
+}
+
+uint64_t ev_now_ms(const struct ev_loop *loop)
+{
+	return loop->now_ms;
+}
+
+void ev_update_time(struct ev_loop *loop)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	loop->now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void ev_loop_stop(struct ev_loop *loop)
+{
+	loop->stopped = true;
+}
+
+/* ---- fd watches ---- */
+
+int ev_io_start(struct ev_loop *loop, int fd, int events, ev_io_fn *fn, void *data)
+{
+	if (fd < 0 || fd >= loop->max_fds)
+		return -EMFILE;
+	struct ev_io_watch *w = &loop->watches[fd];
+	int rc = loop->backend->update(loop, fd, w->events, events);
+	if (rc < 0)
+		return rc;
+	*w = (struct ev_io_watch){.events = events, .fn = fn, .data = data};
+	return 0;
+}
+
+int ev_io_set(struct ev_loop *loop, int fd, int events)
+{
+	if (fd < 0 || fd >= loop->max_fds || loop->watches[fd].fn == NULL)
+		return -EBADF;
+	struct ev_io_watch *w = &loop->watches[fd];
+	if (w->events == events)
+		return 0;
+	int rc = loop->backend->update(loop, fd, w->events, events);
+	if (rc == 0)
+		w->events = events;
+	return rc;
+}
+
+int ev_io_events(const struct ev_loop *loop, int fd)
+{
+	if (fd < 0 || fd >= loop->max_fds)
+		return EV_NONE;
+	return loop->watches[fd].events;
+}
+
+/* An event for fd may still wait in this iteration's fired list, and the fd number may be
+ * reused by then. That is harmless: every watched fd is non-blocking, so a stale readiness
+ * costs one EAGAIN. */
+void ev_io_stop(struct ev_loop *loop, int fd)
+{
+	if (fd < 0 || fd >= loop->max_fds)
+		return;
+	struct ev_io_watch *w = &loop->watches[fd];
+	loop->backend->update(loop, fd, w->events, EV_NONE);
+	*w = (struct ev_io_watch){0};
+}
+
+/* ---- timers: a binary min-heap of caller-owned structs ---- */
+
+static void heap_set(struct ev_loop *loop, size_t i, struct ev_timer *t)
+{
+	loop->heap[i] = t;
+	t->heap_index = i;
+}
+
+static void heap_sift_up(struct ev_loop *loop, size_t i)
+{
+	struct ev_timer *t = loop->heap[i];
+	while (i > 1 && loop->heap[i / 2]->due_ms > t->due_ms) {
+		heap_set(loop, i, loop->heap[i / 2]);
+		i /= 2;
+	}
+	heap_set(loop, i, t);
+}
+
+static void heap_sift_down(struct ev_loop *loop, size_t i)
+{
+	struct ev_timer *t = loop->heap[i];
+	for (;;) {
+		size_t child = i * 2;
+		if (child > loop->heap_len)
+			break;
+		if (child + 1 <= loop->heap_len &&
+		    loop->heap[child + 1]->due_ms < loop->heap[child]->due_ms)
+			child++;
+		if (loop->heap[child]->due_ms >= t->due_ms)
+			break;
+		heap_set(loop, i, loop->heap[child]);
+		i = child;
+	}
+	heap_set(loop, i, t);
+}
+
+void ev_timer_init(struct ev_timer *timer, ev_timer_fn *fn, void *data)
+{
+	*timer = (struct ev_timer){.fn = fn, .data = data};
+}
+
+bool ev_timer_armed(const struct ev_timer *timer)
+{
+	return timer->heap_index != 0;
+}
+
+int ev_timer_start(struct ev_loop *loop, struct ev_timer *timer, uint64_t after_ms)
+{
+	if (timer->heap_index != 0)
+		ev_timer_stop(loop, timer);
+	if (loop->heap_len + 1 >= loop->heap_cap) {
+		size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
+		struct ev_timer **heap = realloc(loop->heap, cap * sizeof(*heap));
+		if (heap == NULL)
+			return -ENOMEM;
+		loop->heap = heap;
+		loop->heap_cap = cap;
+	}
+	timer->due_ms = loop->now_ms + after_ms;
+	loop->heap_len++;
+	heap_set(loop, loop->heap_len, timer);
+	heap_sift_up(loop, loop->heap_len);
+	return 0;
+}
+
+void ev_timer_stop(struct ev_loop *loop, struct ev_timer *timer)
+{
+	size_t i = timer->heap_index;
+	if (i == 0)
+		return;
+	struct ev_timer *last = loop->heap[loop->heap_len--];
+	timer->heap_index = 0;
+	if (last == timer)
+		return;
+	heap_set(loop, i, last);
+	heap_sift_down(loop, i);
+	heap_sift_up(loop, last->heap_index);
+}
+
+static int timers_next_timeout(const struct ev_loop *loop)
+{
+	if (loop->heap_len == 0)
+		return -1;
+	uint64_t due = loop->heap[1]->due_ms;
+	if (due <= loop->now_ms)
+		return 0;
+	uint64_t wait = due - loop->now_ms;
+	return wait > 60000 ? 60000 : (int)wait;
+}
+
+static void timers_run_due(struct ev_loop *loop)
+{
+	/* Bounded by what is due now, so a timer re-arming itself at 0 ms cannot starve I/O. */
+	uint64_t now = loop->now_ms;
+	size_t budget = loop->heap_len;
+	while (budget-- > 0 && loop->heap_len > 0 && loop->heap[1]->due_ms <= now) {
+		struct ev_timer *t = loop->heap[1];
+		ev_timer_stop(loop, t);
+		t->fn(loop, t, t->data);
+	}
+}
+
+/* ---- signals: the self-pipe trick, so handlers run on the loop, not in signal context ---- */
+
+#define MAX_SIGNAL 65
+
+static int signal_pipe[2] = {-1, -1}; /* process-wide: a signal handler can reach only globals */
+static struct {
+	ev_signal_fn *fn;
+	void *data;
+} signal_watch[MAX_SIGNAL];
+
+static void signal_note(int signo)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)signo;
+	ssize_t n = write(signal_pipe[1], &b, 1); /* full pipe: the signal is already pending */
+	(void)n;
+	errno = saved;
+}
+
+static void signal_dispatch(struct ev_loop *loop, int fd, void *data, int events)
+{
+	(void)data;
+	(void)events;
+	unsigned char sigs[64];
+	ssize_t n;
+	while ((n = read(fd, sigs, sizeof(sigs))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (sigs[i] < MAX_SIGNAL && signal_watch[sigs[i]].fn != NULL)
+				signal_watch[sigs[i]].fn(loop, sigs[i], signal_watch[sigs[i]].data);
+		}
+	}
+}
+
+int ev_signal_start(struct ev_loop *loop, int signo, ev_signal_fn *fn, void *data)
+{
+	if (signo <= 0 || signo >= MAX_SIGNAL)
+		return -EINVAL;
+	if (signal_pipe[0] < 0) {
+		if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+			return -errno;
+		int rc = ev_io_start(loop, signal_pipe[0], EV_READ, signal_dispatch, NULL);
+		if (rc < 0)
+			return rc;
+	}
+	signal_watch[signo].fn = fn;
+	signal_watch[signo].data = data;
+	struct sigaction sa = {.sa_handler = signal_note, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(signo, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+int ev_loop_run(struct ev_loop *loop)
+{
+	loop->stopped = false;
+	while (!loop->stopped) {
+		int n = loop->backend->wait(loop, timers_next_timeout(loop));
+		ev_update_time(loop);
+		if (n < 0) {
+			if (n == -EINTR)
+				continue;
+			return n;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ev_fired *f = &loop->fired[i];
+			int fd = f->fd;
+			struct ev_io_watch *w = &loop->watches[fd];
+			int events = f->events & w->events;
+			if (events != 0 && w->fn != NULL)
+				w->fn(loop, fd, w->data, events);
+		}
+		timers_run_due(loop);
+	}
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* main.c - sockit's subcommand table, and nothing else. */
+#include <stdio.h>
+#include <string.h>
+
+#include "echo_client.h"
+#include "serve.h"
+
+struct cmd_entry {
+	const char *name;
+	const char *summary;
+	int (*exec)(int argc, char **argv);
+};
+
+static const struct cmd_entry cmd_table[] = {
+	{.name = "serve", .summary = "run the services on one event loop", .exec = cmd_serve},
+	{.name = "echo", .summary = "echo client: interactive, one-shot or piped", .exec = cmd_echo},
+};
+
+#define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: sockit COMMAND [OPTIONS]\n\n"
+		     "Classic network services and their clients.\n\nCommands:\n");
+	for (size_t i = 0; i < NCMDS; i++)
+		fprintf(out, "  %-8s %s\n", cmd_table[i].name, cmd_table[i].summary);
+	fprintf(out, "\nRun 'sockit COMMAND --help' for a command's options.\n"
+		     "  -h, --help     show this help\n"
+		     "  -V, --version  show the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 64;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(name, "-V") == 0 || strcmp(name, "--version") == 0) {
+		printf("sockit %s\n", SOCKIT_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (strcmp(name, cmd_table[i].name) == 0)
+			return cmd_table[i].exec(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "sockit: unknown command '%s'\nTry 'sockit --help'.\n", name);
+	return 64;
+}

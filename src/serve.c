@@ -1,0 +1,424 @@
+/* serve.c - `sockit serve`: parse options into endpoints, start every service on one loop,
+ * and shut down gracefully on SIGINT/SIGTERM. Generic over service_table. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+#include "guard.h"
+#include "log.h"
+#include "net.h"
+#include "serve.h"
+#include "service.h"
+
+#define MAX_SERVICES      16
+#define MAX_ENDPOINTS     64
+#define FD_RESERVE        32   /* fds kept for listeners, logs, the loop itself */
+#define SHUTDOWN_GRACE_MS 4000 /* in-flight output gets this long after SIGTERM */
+#define SHUTDOWN_POLL_MS  20
+
+struct serve_config {
+	char *bind;
+	unsigned max_conns;
+	size_t output_cap;
+	unsigned idle_timeout_ms;
+	unsigned request_timeout_ms;
+	unsigned udp_rate;
+	unsigned udp_burst;
+	bool limit_loopback;
+};
+
+static const struct serve_config serve_defaults = {
+	.bind = NULL,
+	.max_conns = 10000,
+	.output_cap = 256 * 1024,
+	.idle_timeout_ms = 300 * 1000,
+	.request_timeout_ms = 30 * 1000,
+	.udp_rate = 20,
+	.udp_burst = 40,
+	.limit_loopback = false,
+};
+
+static const struct opt_desc serve_options[] = {
+	{.name = "bind", .type = OPT_STRING, .offset = offsetof(struct serve_config, bind),
+	 .metavar = "HOST", .help = "host for the default endpoints (default: 127.0.0.1)"},
+	{.name = "max-conns", .type = OPT_UINT, .offset = offsetof(struct serve_config, max_conns),
+	 .min = 1, .max = 1000000, .metavar = "N",
+	 .help = "stream connections at once; more are closed at once"},
+	{.name = "output-cap", .type = OPT_SIZE, .offset = offsetof(struct serve_config, output_cap),
+	 .min = 4096, .max = 1ull << 30, .metavar = "BYTES",
+	 .help = "unsent bytes per client before sockit stops reading it"},
+	{.name = "idle-timeout", .type = OPT_SECONDS,
+	 .offset = offsetof(struct serve_config, idle_timeout_ms), .min = 0, .max = 86400000,
+	 .metavar = "SECONDS", .help = "close connections silent this long; 0 = never"},
+	{.name = "request-timeout", .type = OPT_SECONDS,
+	 .offset = offsetof(struct serve_config, request_timeout_ms), .min = 0, .max = 86400000,
+	 .metavar = "SECONDS", .help = "a started request line must end within this; 0 = never"},
+	{.name = "udp-rate", .type = OPT_UINT, .offset = offsetof(struct serve_config, udp_rate),
+	 .min = 0, .max = 1000000, .metavar = "N",
+	 .help = "datagrams per second answered per source; 0 = unlimited"},
+	{.name = "udp-burst", .type = OPT_UINT, .offset = offsetof(struct serve_config, udp_burst),
+	 .min = 1, .max = 1000000, .metavar = "N", .help = "burst allowed per source"},
+	{.name = "limit-loopback", .type = OPT_BOOL,
+	 .offset = offsetof(struct serve_config, limit_loopback),
+	 .help = "rate-limit loopback sources too (they are exempt by default)"},
+	OPT_END,
+};
+
+struct endpoint_req {
+	size_t service;
+	struct addr_spec spec;
+};
+
+struct server {
+	struct serve_config cfg;
+	size_t nservices;
+	void *svc_config[MAX_SERVICES];
+	void *svc_ctx[MAX_SERVICES];
+	struct service_stats stats[MAX_SERVICES];
+	struct endpoint_req eps[MAX_ENDPOINTS];
+	size_t neps;
+	struct ev_loop *loop;
+	struct stream_server *streams[MAX_ENDPOINTS];
+	size_t nstreams;
+	struct dgram_endpoint *dgrams[MAX_ENDPOINTS];
+	size_t ndgrams;
+	struct dgram_guard *guard;
+	size_t active_conns;
+	bool stopping;
+	uint64_t stop_deadline_ms;
+	struct ev_timer stop_timer;
+};
+
+/* ---- options ---- */
+
+enum opt_kind { KIND_ENDPOINT, KIND_SERVICE_OPT, KIND_SERVE_OPT };
+struct opt_ref {
+	enum opt_kind kind;
+	size_t service;
+	const struct opt_desc *desc;
+};
+
+#define MAX_OPTS 128
+#define OPT_BASE 1000
+
+static void usage(FILE *out, const struct server *s)
+{
+	fprintf(out, "Usage: sockit serve [OPTIONS]\n\n"
+		     "Run sockit's services on one event loop. With no service option, every\n"
+		     "service starts on its default endpoints.\n\nServices:\n");
+	for (size_t i = 0; i < s->nservices; i++) {
+		const struct service_def *d = service_table[i];
+		char flag[64], defaults[256] = "";
+		snprintf(flag, sizeof(flag), "--%s ADDR", d->name);
+		for (size_t k = 0; d->defaults[k] != NULL; k++) {
+			strncat(defaults, k ? ", " : "", sizeof(defaults) - strlen(defaults) - 1);
+			strncat(defaults, d->defaults[k], sizeof(defaults) - strlen(defaults) - 1);
+		}
+		fprintf(out, "  %-26s %s (default: %s; repeatable)\n", flag, d->summary, defaults);
+		opt_print_help(out, d->options, d->config_defaults);
+	}
+	fprintf(out, "\nLimits and general options:\n");
+	opt_print_help(out, serve_options, &serve_defaults);
+	fprintf(out, "  %-26s log connections and messages (-vv: debug)\n", "-v, --verbose");
+	fprintf(out, "  %-26s show this help\n", "-h, --help");
+	fprintf(out, "\nADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT (tcp);\n"
+		     "write IPv6 hosts as [::1]. Port 0 picks a free port; the bound address\n"
+		     "is printed on stderr.\n");
+}
+
+static int add_endpoint(struct server *s, size_t service, const char *text, char *err,
+			size_t errlen)
+{
+	if (s->neps == MAX_ENDPOINTS) {
+		snprintf(err, errlen, "too many endpoints (at most %d)", MAX_ENDPOINTS);
+		return -1;
+	}
+	struct endpoint_req *ep = &s->eps[s->neps];
+	char why[256];
+	if (addr_parse(text, ADDR_TCP, &ep->spec, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "--%s: %s", service_table[service]->name, why);
+		return -1;
+	}
+	const struct service_def *d = service_table[service];
+	bool stream = ep->spec.transport != ADDR_UDP;
+	if ((stream && d->stream == NULL) || (!stream && d->dgram == NULL)) {
+		snprintf(err, errlen, "--%s: %s does not speak %s", d->name, d->name,
+			 addr_transport_name(ep->spec.transport));
+		return -1;
+	}
+	ep->service = service;
+	s->neps++;
+	return 0;
+}
+
+static void parse_options(struct server *s, int argc, char **argv)
+{
+	struct option longopts[MAX_OPTS];
+	struct opt_ref refs[MAX_OPTS];
+	size_t n = 0;
+	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	longopts[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
+	for (size_t i = 0; i < s->nservices; i++) {
+		const struct service_def *d = service_table[i];
+		refs[n] = (struct opt_ref){KIND_ENDPOINT, i, NULL};
+		longopts[n] = (struct option){d->name, required_argument, NULL, OPT_BASE + (int)n};
+		n++;
+		for (const struct opt_desc *o = d->options; o && o->name; o++) {
+			refs[n] = (struct opt_ref){KIND_SERVICE_OPT, i, o};
+			longopts[n] = (struct option){o->name,
+						      o->type == OPT_BOOL ? no_argument
+									  : required_argument,
+						      NULL, OPT_BASE + (int)n};
+			n++;
+		}
+	}
+	for (const struct opt_desc *o = serve_options; o->name; o++) {
+		refs[n] = (struct opt_ref){KIND_SERVE_OPT, 0, o};
+		longopts[n] = (struct option){o->name,
+					      o->type == OPT_BOOL ? no_argument : required_argument,
+					      NULL, OPT_BASE + (int)n};
+		n++;
+	}
+	longopts[n] = (struct option){0};
+
+	int verbosity = 0, c;
+	char err[512];
+	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout, s);
+			exit(0);
+		}
+		if (c == 'v') {
+			verbosity++;
+			continue;
+		}
+		if (c < OPT_BASE)
+			cli_usage_error("serve", "unknown option");
+		struct opt_ref *r = &refs[c - OPT_BASE];
+		const char *value = r->desc && r->desc->type == OPT_BOOL ? "true" : optarg;
+		int rc = 0;
+		if (r->kind == KIND_ENDPOINT)
+			rc = add_endpoint(s, r->service, optarg, err, sizeof(err));
+		else if (r->kind == KIND_SERVICE_OPT)
+			rc = opt_set(r->desc, s->svc_config[r->service], value, false, err,
+				     sizeof(err));
+		else
+			rc = opt_set(r->desc, &s->cfg, value, false, err, sizeof(err));
+		if (rc < 0)
+			cli_usage_error("serve", "%s", err);
+	}
+	if (optind < argc)
+		cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	log_set_level(verbosity == 0 ? LOG_WARN : verbosity == 1 ? LOG_INFO : LOG_DEBUG);
+
+	if (s->neps == 0) { /* no service option: everything on its defaults */
+		for (size_t i = 0; i < s->nservices; i++) {
+			for (size_t k = 0; service_table[i]->defaults[k] != NULL; k++) {
+				if (add_endpoint(s, i, service_table[i]->defaults[k], err,
+						 sizeof(err)) < 0)
+					cli_usage_error("serve", "%s", err);
+				if (s->cfg.bind != NULL)
+					snprintf(s->eps[s->neps - 1].spec.host, ADDR_HOST_MAX + 1,
+						 "%s", s->cfg.bind);
+			}
+		}
+	}
+	for (size_t i = 0; i < s->neps; i++) { /* "tcp::9000" means the default host */
+		struct addr_spec *sp = &s->eps[i].spec;
+		if (sp->transport != ADDR_UNIX && sp->host[0] == '\0')
+			snprintf(sp->host, sizeof(sp->host), "%s",
+				 s->cfg.bind ? s->cfg.bind : "127.0.0.1");
+	}
+}
+
+/* ---- start and stop ---- */
+
+/* Like redis and nginx: take the hard limit, so the default --max-conns fits. */
+static int raise_fd_limit(unsigned want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	int have = rl.rlim_cur > 1 << 24 ? 1 << 24 : (int)rl.rlim_cur;
+	if ((unsigned)have < want + FD_RESERVE)
+		log_warn("open-file limit is %d, below --max-conns %u + %d: connections past the "
+			 "limit will wait for free fds",
+			 have, want, FD_RESERVE);
+	return have;
+}
+
+static int start_endpoint(struct server *s, const struct endpoint_req *req)
+{
+	const struct service_def *d = service_table[req->service];
+	char bound[ADDR_TEXT_MAX], err[NET_ERR_LEN];
+	int fd = net_listen(&req->spec, NULL, bound, sizeof(bound), err, sizeof(err));
+	if (fd < 0) {
+		cli_error("%s: %s", d->name, err);
+		return -1;
+	}
+	void *ctx = s->svc_ctx[req->service];
+	struct service_stats *stats = &s->stats[req->service];
+	if (req->spec.transport == ADDR_UDP) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		getsockname(fd, (struct sockaddr *)&ss, &len);
+		guard_add_own(s->guard, (struct sockaddr *)&ss);
+		struct dgram_endpoint *ep =
+			dgram_endpoint_new(s->loop, fd, bound, d->dgram, ctx, s->guard, stats);
+		if (ep == NULL) {
+			cli_error("%s: %s: cannot start: %s", d->name, bound, strerror(ENOMEM));
+			return -1;
+		}
+		s->dgrams[s->ndgrams++] = ep;
+	} else {
+		struct stream_limits limits = {
+			.max_conns = s->cfg.max_conns,
+			.output_cap = s->cfg.output_cap,
+			.idle_timeout_ms = s->cfg.idle_timeout_ms,
+			.request_timeout_ms = s->cfg.request_timeout_ms,
+			.active_conns = &s->active_conns,
+		};
+		struct stream_server *srv =
+			stream_server_new(s->loop, fd, bound, d->stream, ctx, &limits, stats);
+		if (srv == NULL) {
+			cli_error("%s: %s: cannot start: %s", d->name, bound, strerror(ENOMEM));
+			return -1;
+		}
+		s->streams[s->nstreams++] = srv;
+	}
+	fprintf(stderr, "sockit: %s: listening on %s\n", d->name, bound);
+	return 0;
+}
+
+static size_t open_conns(const struct server *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->nstreams; i++)
+		n += stream_server_conn_count(s->streams[i]);
+	return n;
+}
+
+static void on_stop_timer(struct ev_loop *loop, struct ev_timer *t, void *data)
+{
+	struct server *s = data;
+	if (open_conns(s) == 0 || ev_now_ms(loop) >= s->stop_deadline_ms) {
+		ev_loop_stop(loop);
+		return;
+	}
+	ev_timer_start(loop, t, SHUTDOWN_POLL_MS);
+}
+
+static void on_stop_signal(struct ev_loop *loop, int signo, void *data)
+{
+	struct server *s = data;
+	if (s->stopping) { /* a second signal: stop now */
+		ev_loop_stop(loop);
+		return;
+	}
+	s->stopping = true;
+	log_info("%s: no longer accepting; finishing %zu connection(s)", strsignal(signo),
+		 open_conns(s));
+	for (size_t i = 0; i < s->ndgrams; i++)
+		dgram_endpoint_free(s->dgrams[i]);
+	s->ndgrams = 0;
+	for (size_t i = 0; i < s->nstreams; i++)
+		stream_server_drain(s->streams[i]);
+	s->stop_deadline_ms = ev_now_ms(loop) + SHUTDOWN_GRACE_MS;
+	ev_timer_start(loop, &s->stop_timer, 0);
+}
+
+static void on_hup(struct ev_loop *loop, int signo, void *data)
+{
+	(void)loop;
+	(void)signo;
+	(void)data;
+	log_reopen();
+}
+
+static void server_free(struct server *s)
+{
+	for (size_t i = 0; i < s->nstreams; i++)
+		stream_server_free(s->streams[i]);
+	for (size_t i = 0; i < s->ndgrams; i++)
+		dgram_endpoint_free(s->dgrams[i]);
+	for (size_t i = 0; i < s->nservices; i++) {
+		const struct service_def *d = service_table[i];
+		if (d->create != NULL && d->destroy != NULL)
+			d->destroy(s->svc_ctx[i]);
+		for (const struct opt_desc *o = d->options; o && o->name; o++) {
+			if (o->type == OPT_STRING)
+				free(*(char **)(void *)((char *)s->svc_config[i] + o->offset));
+		}
+		free(s->svc_config[i]);
+	}
+	guard_free(s->guard);
+	ev_loop_free(s->loop);
+	free(s->cfg.bind);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static struct server s; /* large (per-service tables); one per process */
+	s.cfg = serve_defaults;
+	while (service_table[s.nservices] != NULL && s.nservices < MAX_SERVICES) {
+		const struct service_def *d = service_table[s.nservices];
+		s.svc_config[s.nservices] = malloc(d->config_size ? d->config_size : 1);
+		if (s.svc_config[s.nservices] == NULL) {
+			cli_error("out of memory");
+			return 1;
+		}
+		memcpy(s.svc_config[s.nservices], d->config_defaults, d->config_size);
+		s.nservices++;
+	}
+	parse_options(&s, argc, argv);
+
+	signal(SIGPIPE, SIG_IGN);
+	char err[NET_ERR_LEN];
+	int max_fds = raise_fd_limit(s.cfg.max_conns);
+	s.loop = ev_loop_new(max_fds, NULL, err, sizeof(err));
+	struct guard_config gc = {.rate = s.cfg.udp_rate,
+				  .burst = s.cfg.udp_burst,
+				  .limit_loopback = s.cfg.limit_loopback};
+	s.guard = guard_new(&gc);
+	if (s.loop == NULL || s.guard == NULL) {
+		cli_error("%s", s.loop == NULL ? err : strerror(ENOMEM));
+		server_free(&s);
+		return 1;
+	}
+	log_info("event loop: %s, up to %d fds", ev_loop_backend(s.loop), max_fds);
+	for (size_t i = 0; i < s.nservices; i++) {
+		const struct service_def *d = service_table[i];
+		s.svc_ctx[i] = d->create ? d->create(s.loop, s.svc_config[i]) : s.svc_config[i];
+		if (s.svc_ctx[i] == NULL) {
+			cli_error("%s: cannot start", d->name);
+			server_free(&s);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < s.neps; i++) {
+		if (start_endpoint(&s, &s.eps[i]) < 0) {
+			server_free(&s);
+			return 1;
+		}
+	}
+	ev_timer_init(&s.stop_timer, on_stop_timer, &s);
+	ev_signal_start(s.loop, SIGINT, on_stop_signal, &s);
+	ev_signal_start(s.loop, SIGTERM, on_stop_signal, &s);
+	ev_signal_start(s.loop, SIGHUP, on_hup, &s);
+
+	int rc = ev_loop_run(s.loop);
+	if (rc < 0)
+		cli_error("event loop: %s", strerror(-rc));
+	server_free(&s);
+	return rc < 0 ? 1 : 0;
+}

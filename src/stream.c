@@ -1,0 +1,599 @@
+/* stream.c - stream connections: accept, limits, buffering, backpressure, timeouts and
+ * graceful close, so that each service is only a protocol over bytes or lines. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "log.h"
+#include "net.h"
+#include "stream.h"
+
+#define READ_CHUNK          65536 /* one recv per readiness event, at most this much */
+#define ACCEPT_BATCH        64    /* accepts per wakeup, so one busy listener can't starve */
+#define ACCEPT_PAUSE_MS     100   /* out of fds: retry this often (or when a conn closes) */
+#define LINGER_MS           2000  /* after our FIN, how long we drain input before close */
+#define REFUSE_LOG_EVERY_MS 5000  /* rate of "refused" log lines under a flood */
+
+struct stream_server {
+	struct ev_loop *loop;
+	int listen_fd;
+	char endpoint[ADDR_TEXT_MAX];
+	const struct stream_service *service;
+	void *ctx;
+	struct stream_limits limits;
+	struct service_stats *stats;
+	struct stream_conn *conns; /* doubly linked, for drain and free */
+	size_t nconns;
+	bool draining;
+	bool accept_paused;
+	struct ev_timer accept_retry;
+	uint64_t last_refuse_log_ms;
+	uint64_t refused_since_log;
+	uint8_t scratch[READ_CHUNK];
+};
+
+struct stream_conn {
+	struct stream_server *srv;
+	struct stream_conn *prev, *next;
+	int fd;
+	bool read_eof;      /* the peer shut down its write side */
+	bool closing;       /* close once output is flushed */
+	bool lingering;     /* our FIN is sent; discarding input until the peer's */
+	bool input_paused;  /* by the service */
+	bool skipping_line; /* line mode: discarding the rest of an over-long line */
+	int in_callback;    /* depth; frees are deferred until it is 0 */
+	bool dead;          /* aborted inside a callback */
+	struct buf out;
+	struct buf in; /* line mode: the incomplete line */
+	uint64_t last_activity_ms;
+	uint64_t line_started_ms; /* line mode: when the incomplete line began, 0 if none */
+	struct ev_timer timer;
+	char peer[64];
+	_Alignas(max_align_t) unsigned char state[];
+};
+
+static bool conn_update_events(struct stream_conn *c);
+static void conn_arm_timer(struct stream_conn *c);
+static void conn_line_started(struct stream_conn *c);
+
+static size_t hard_output_limit(const struct stream_limits *l)
+{
+	return l->output_cap * 4 + READ_CHUNK;
+}
+
+/* ---- lifetime ---- */
+
+static void conn_free(struct stream_conn *c)
+{
+	struct stream_server *srv = c->srv;
+	if (c->in_callback > 0) {
+		c->dead = true;
+		return;
+	}
+	if (srv->service->on_close != NULL)
+		srv->service->on_close(c, srv->ctx, c->state);
+	ev_io_stop(srv->loop, c->fd);
+	ev_timer_stop(srv->loop, &c->timer);
+	close(c->fd);
+	buf_free(&c->out);
+	buf_free(&c->in);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	(*srv->limits.active_conns)--;
+	STAT_ADD(srv->stats, conns_active, (uint64_t)-1);
+	log_info("%s: %s: closed", srv->service->name, c->peer);
+	free(c);
+	if (srv->accept_paused && srv->listen_fd >= 0) { /* an fd came free: try again now */
+		ev_timer_start(srv->loop, &srv->accept_retry, 0);
+	}
+}
+
+/* Run a service callback with frees deferred; returns false if the conn died in it. */
+#define CALLBACK(c, call)                                                                         \
+	do {                                                                                      \
+		(c)->in_callback++;                                                               \
+		call;                                                                             \
+		(c)->in_callback--;                                                               \
+	} while (0)
+
+static bool conn_settle(struct stream_conn *c)
+{
+	if (c->dead && c->in_callback == 0) {
+		c->dead = false;
+		conn_free(c);
+		return false;
+	}
+	return !c->dead;
+}
+
+/* ---- output ---- */
+
+/* Send what is queued. Returns 0, or -1 if the connection failed (and was freed). */
+static int conn_flush(struct stream_conn *c)
+{
+	while (buf_len(&c->out) > 0) {
+		ssize_t n = send(c->fd, buf_head(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
+		if (n > 0) {
+			STAT_ADD(c->srv->stats, bytes_out, (uint64_t)n);
+			buf_consume(&c->out, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		log_info("%s: %s: send: %s", c->srv->service->name, c->peer, strerror(errno));
+		conn_free(c);
+		return -1;
+	}
+	buf_shrink_if_empty(&c->out);
+	return 0;
+}
+
+int stream_write(struct stream_conn *c, const void *data, size_t len)
+{
+	if (c->dead || c->lingering)
+		return -EPIPE;
+	const uint8_t *p = data;
+	if (buf_len(&c->out) == 0) { /* the common case: straight to the kernel, no copy */
+		while (len > 0) {
+			ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+			if (n > 0) {
+				STAT_ADD(c->srv->stats, bytes_out, (uint64_t)n);
+				p += n;
+				len -= (size_t)n;
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN)
+				break;
+			log_info("%s: %s: send: %s", c->srv->service->name, c->peer,
+				 strerror(errno));
+			stream_abort(c);
+			return -EPIPE;
+		}
+		if (len == 0)
+			return 0;
+	}
+	int rc = buf_append(&c->out, p, len);
+	if (rc < 0) {
+		log_warn("%s: %s: output passed %zu bytes: closing a client that does not read",
+			 c->srv->service->name, c->peer, c->out.limit);
+		STAT_ADD(c->srv->stats, errors, 1);
+		stream_abort(c);
+		return rc;
+	}
+	conn_update_events(c);
+	return 0;
+}
+
+int stream_printf(struct stream_conn *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	return stream_write(c, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+void stream_close(struct stream_conn *c)
+{
+	c->closing = true;
+	conn_update_events(c);
+}
+
+void stream_abort(struct stream_conn *c)
+{
+	buf_consume(&c->out, buf_len(&c->out));
+	conn_free(c);
+}
+
+void stream_pause_input(struct stream_conn *c, bool paused)
+{
+	c->input_paused = paused;
+	conn_update_events(c);
+}
+
+const char *stream_peer(const struct stream_conn *c)
+{
+	return c->peer;
+}
+
+size_t stream_pending_output(const struct stream_conn *c)
+{
+	return buf_len(&c->out);
+}
+
+struct ev_loop *stream_loop(const struct stream_conn *c)
+{
+	return c->srv->loop;
+}
+
+/* Decide what to watch from the state; also where closing connections finish.
+ * Returns false if the connection is gone. */
+static bool conn_update_events(struct stream_conn *c)
+{
+	if (c->dead)
+		return false;
+	struct stream_server *srv = c->srv;
+	bool flushed = buf_len(&c->out) == 0;
+	if ((c->closing || c->read_eof || srv->draining) && flushed && !c->lingering &&
+	    c->in_callback == 0) {
+		if (c->read_eof || (srv->draining && !c->closing)) {
+			conn_free(c);
+			return false;
+		}
+		/* Our side is done but the peer may still be sending: a close() now would
+		 * answer with RST and could destroy replies it has not read yet. */
+		shutdown(c->fd, SHUT_WR);
+		c->lingering = true;
+		c->last_activity_ms = ev_now_ms(srv->loop);
+		ev_timer_start(srv->loop, &c->timer, LINGER_MS);
+	}
+	bool want_read = c->lingering ||
+			 (!c->read_eof && !c->closing && !c->input_paused && !srv->draining &&
+			  buf_len(&c->out) < srv->limits.output_cap);
+	int events = (want_read ? EV_READ : 0) | (flushed ? 0 : EV_WRITE);
+	ev_io_set(srv->loop, c->fd, events);
+	return true;
+}
+
+/* ---- input ---- */
+
+static void deliver_line(struct stream_conn *c, char *line, size_t len, bool too_long)
+{
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	line[len] = '\0';
+	CALLBACK(c, c->srv->service->on_line(c, c->srv->ctx, c->state, line, len, too_long));
+}
+
+/* Hand over the line collected in c->in plus tail (which fits: c->in's limit is max_line + 1
+ * to leave room for the NUL). */
+static void deliver_buffered_line(struct stream_conn *c, const uint8_t *tail, size_t len,
+				  bool too_long)
+{
+	buf_append(&c->in, tail, len);
+	buf_append(&c->in, "", 1);
+	size_t total = buf_len(&c->in) - 1;
+	c->line_started_ms = 0;
+	deliver_line(c, (char *)c->in.data + c->in.start, total, too_long);
+	buf_consume(&c->in, buf_len(&c->in));
+}
+
+/* Split data into lines; keep the incomplete tail in c->in, bounded by max_line. */
+static void deliver_lines(struct stream_conn *c, uint8_t *data, size_t len)
+{
+	size_t max = c->srv->service->max_line;
+	while (len > 0 && !c->dead && !c->closing) {
+		uint8_t *nl = memchr(data, '\n', len);
+		size_t seg = nl ? (size_t)(nl - data) : len;
+		if (c->skipping_line) {
+			if (nl != NULL)
+				c->skipping_line = false;
+		} else if (buf_len(&c->in) + seg > max) {
+			/* Over-long: hand over what fits, skip the rest of this line. */
+			c->skipping_line = nl == NULL;
+			deliver_buffered_line(c, data, max - buf_len(&c->in), true);
+		} else if (nl == NULL) {
+			if (buf_len(&c->in) == 0)
+				conn_line_started(c);
+			buf_append(&c->in, data, seg); /* fits: checked above */
+		} else if (buf_len(&c->in) == 0) {
+			c->line_started_ms = 0;
+			deliver_line(c, (char *)data, seg, false); /* in place: the \n becomes NUL */
+		} else {
+			deliver_buffered_line(c, data, seg, false);
+		}
+		if (nl == NULL)
+			break;
+		len -= seg + 1;
+		data += seg + 1;
+	}
+	buf_shrink_if_empty(&c->in);
+}
+
+static void conn_on_eof(struct stream_conn *c)
+{
+	struct stream_server *srv = c->srv;
+	c->read_eof = true;
+	if (c->lingering) {
+		conn_free(c);
+		return;
+	}
+	/* A last line without its newline still counts. */
+	if (srv->service->max_line > 0 && buf_len(&c->in) > 0 && !c->skipping_line) {
+		deliver_buffered_line(c, NULL, 0, false);
+		if (!conn_settle(c))
+			return;
+	}
+	if (srv->service->on_eof != NULL) {
+		CALLBACK(c, srv->service->on_eof(c, srv->ctx, c->state));
+		if (!conn_settle(c))
+			return;
+	}
+	conn_update_events(c);
+}
+
+static void conn_read(struct stream_conn *c)
+{
+	struct stream_server *srv = c->srv;
+	ssize_t n = recv(c->fd, srv->scratch, sizeof(srv->scratch), 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		log_info("%s: %s: recv: %s", srv->service->name, c->peer, strerror(errno));
+		conn_free(c);
+		return;
+	}
+	if (n == 0) {
+		conn_on_eof(c);
+		return;
+	}
+	c->last_activity_ms = ev_now_ms(srv->loop);
+	STAT_ADD(srv->stats, bytes_in, (uint64_t)n);
+	if (c->lingering)
+		return;
+	if (srv->service->max_line > 0)
+		deliver_lines(c, srv->scratch, (size_t)n);
+	else
+		CALLBACK(c, srv->service->on_data(c, srv->ctx, c->state, srv->scratch, (size_t)n));
+	if (conn_settle(c))
+		conn_update_events(c);
+}
+
+static void conn_on_io(struct ev_loop *loop, int fd, void *data, int events)
+{
+	(void)loop;
+	(void)fd;
+	struct stream_conn *c = data;
+	if (events & EV_WRITE) {
+		if (conn_flush(c) < 0 || !conn_update_events(c))
+			return;
+	}
+	if ((events & EV_READ) && (ev_io_events(loop, fd) & EV_READ))
+		conn_read(c);
+}
+
+/* ---- timeouts: one lazy timer per connection, re-armed only when it fires ---- */
+
+static void conn_on_timer(struct ev_loop *loop, struct ev_timer *t, void *data)
+{
+	(void)t;
+	struct stream_conn *c = data;
+	const struct stream_limits *l = &c->srv->limits;
+	uint64_t now = ev_now_ms(loop);
+	if (c->lingering) {
+		if (now - c->last_activity_ms >= LINGER_MS) {
+			conn_free(c);
+			return;
+		}
+	} else if (l->idle_timeout_ms && now - c->last_activity_ms >= l->idle_timeout_ms) {
+		log_info("%s: %s: idle for %u s, closing", c->srv->service->name, c->peer,
+			 l->idle_timeout_ms / 1000);
+		conn_free(c);
+		return;
+	} else if (l->request_timeout_ms && c->line_started_ms &&
+		   now - c->line_started_ms >= l->request_timeout_ms) {
+		log_info("%s: %s: request not completed in %u s, closing", c->srv->service->name,
+			 c->peer, l->request_timeout_ms / 1000);
+		conn_free(c);
+		return;
+	}
+	conn_arm_timer(c);
+}
+
+static void conn_arm_timer(struct stream_conn *c)
+{
+	const struct stream_limits *l = &c->srv->limits;
+	uint64_t now = ev_now_ms(c->srv->loop);
+	uint64_t due = UINT64_MAX;
+	if (c->lingering) {
+		due = c->last_activity_ms + LINGER_MS;
+	} else {
+		if (l->idle_timeout_ms)
+			due = c->last_activity_ms + l->idle_timeout_ms;
+		if (l->request_timeout_ms && c->line_started_ms &&
+		    c->line_started_ms + l->request_timeout_ms < due)
+			due = c->line_started_ms + l->request_timeout_ms;
+	}
+	if (due != UINT64_MAX)
+		ev_timer_start(c->srv->loop, &c->timer, due > now ? due - now : 0);
+}
+
+/* A request began: make sure the timer fires by its deadline (slowloris). */
+static void conn_line_started(struct stream_conn *c)
+{
+	c->line_started_ms = ev_now_ms(c->srv->loop);
+	unsigned limit = c->srv->limits.request_timeout_ms;
+	if (limit && (!ev_timer_armed(&c->timer) || c->timer.due_ms > c->line_started_ms + limit))
+		ev_timer_start(c->srv->loop, &c->timer, limit);
+}
+
+/* ---- accept ---- */
+
+static void log_refused(struct stream_server *srv, const char *why)
+{
+	uint64_t now = ev_now_ms(srv->loop);
+	srv->refused_since_log++;
+	if (now - srv->last_refuse_log_ms >= REFUSE_LOG_EVERY_MS || srv->last_refuse_log_ms == 0) {
+		log_warn("%s: %s: refused %llu connection(s): %s", srv->service->name,
+			 srv->endpoint, (unsigned long long)srv->refused_since_log, why);
+		srv->last_refuse_log_ms = now;
+		srv->refused_since_log = 0;
+	}
+}
+
+static void server_pause_accept(struct stream_server *srv, int err)
+{
+	char why[128];
+	snprintf(why, sizeof(why), "accept: %s (open-file limit reached; retrying)",
+		 strerror(err));
+	log_refused(srv, why);
+	STAT_ADD(srv->stats, conns_refused, 1);
+	srv->accept_paused = true;
+	ev_io_set(srv->loop, srv->listen_fd, EV_NONE);
+	ev_timer_start(srv->loop, &srv->accept_retry, ACCEPT_PAUSE_MS);
+}
+
+static void server_add_conn(struct stream_server *srv, int fd, const struct sockaddr_storage *ss,
+			    socklen_t sslen)
+{
+	struct stream_conn *c = calloc(1, sizeof(*c) + srv->service->state_size);
+	if (c == NULL) {
+		close(fd);
+		log_refused(srv, "out of memory");
+		STAT_ADD(srv->stats, conns_refused, 1);
+		return;
+	}
+	c->srv = srv;
+	c->fd = fd;
+	buf_init(&c->out, hard_output_limit(&srv->limits));
+	buf_init(&c->in, srv->service->max_line + 1);
+	c->last_activity_ms = ev_now_ms(srv->loop);
+	ev_timer_init(&c->timer, conn_on_timer, c);
+	net_format_sockaddr((const struct sockaddr *)ss, sslen, c->peer, sizeof(c->peer));
+	if (ev_io_start(srv->loop, fd, EV_READ, conn_on_io, c) < 0) {
+		close(fd);
+		free(c);
+		log_refused(srv, "event loop registration failed");
+		STAT_ADD(srv->stats, conns_refused, 1);
+		return;
+	}
+	if (ss->ss_family != AF_UNIX)
+		net_set_nodelay(fd, NULL, 0);
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	(*srv->limits.active_conns)++;
+	STAT_ADD(srv->stats, conns_accepted, 1);
+	STAT_ADD(srv->stats, conns_active, 1);
+	log_info("%s: %s: connection from %s", srv->service->name, srv->endpoint, c->peer);
+	conn_arm_timer(c);
+	if (srv->service->on_open != NULL) {
+		CALLBACK(c, srv->service->on_open(c, srv->ctx, c->state));
+		if (conn_settle(c))
+			conn_update_events(c);
+	}
+}
+
+static void server_on_accept(struct ev_loop *loop, int fd, void *data, int events)
+{
+	(void)loop;
+	(void)events;
+	struct stream_server *srv = data;
+	for (int i = 0; i < ACCEPT_BATCH && srv->listen_fd >= 0 && !srv->accept_paused; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sslen;
+		int cfd = net_accept(fd, &ss, &sslen);
+		if (cfd == -EAGAIN)
+			return;
+		if (cfd == -EINTR || cfd == -ECONNABORTED || cfd == -EPROTO)
+			continue;
+		if (cfd == -EMFILE || cfd == -ENFILE || cfd == -ENOBUFS || cfd == -ENOMEM) {
+			server_pause_accept(srv, -cfd);
+			return;
+		}
+		if (cfd < 0) {
+			log_error("%s: %s: accept: %s", srv->service->name, srv->endpoint,
+				  strerror(-cfd));
+			return;
+		}
+		if (*srv->limits.active_conns >= srv->limits.max_conns ||
+		    cfd >= ev_loop_max_fds(srv->loop)) {
+			close(cfd);
+			STAT_ADD(srv->stats, conns_refused, 1);
+			log_refused(srv, "--max-conns reached");
+			continue;
+		}
+		server_add_conn(srv, cfd, &ss, sslen);
+	}
+}
+
+static void server_on_accept_retry(struct ev_loop *loop, struct ev_timer *t, void *data)
+{
+	(void)t;
+	struct stream_server *srv = data;
+	if (!srv->accept_paused || srv->listen_fd < 0)
+		return;
+	srv->accept_paused = false;
+	ev_io_set(loop, srv->listen_fd, EV_READ);
+}
+
+struct stream_server *stream_server_new(struct ev_loop *loop, int listen_fd, const char *endpoint,
+					const struct stream_service *service, void *ctx,
+					const struct stream_limits *limits,
+					struct service_stats *stats)
+{
+	struct stream_server *srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return NULL;
+	*srv = (struct stream_server){
+		.loop = loop,
+		.listen_fd = listen_fd,
+		.service = service,
+		.ctx = ctx,
+		.limits = *limits,
+		.stats = stats,
+	};
+	snprintf(srv->endpoint, sizeof(srv->endpoint), "%s", endpoint);
+	ev_timer_init(&srv->accept_retry, server_on_accept_retry, srv);
+	if (ev_io_start(loop, listen_fd, EV_READ, server_on_accept, srv) < 0) {
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void stream_server_stop_accepting(struct stream_server *srv)
+{
+	if (srv->listen_fd < 0)
+		return;
+	ev_io_stop(srv->loop, srv->listen_fd);
+	ev_timer_stop(srv->loop, &srv->accept_retry);
+	close(srv->listen_fd);
+	srv->listen_fd = -1;
+}
+
+void stream_server_drain(struct stream_server *srv)
+{
+	stream_server_stop_accepting(srv);
+	srv->draining = true;
+	struct stream_conn *c = srv->conns;
+	while (c != NULL) {
+		struct stream_conn *next = c->next;
+		conn_update_events(c); /* frees those with nothing left to send */
+		c = next;
+	}
+}
+
+size_t stream_server_conn_count(const struct stream_server *srv)
+{
+	return srv->nconns;
+}
+
+void stream_server_free(struct stream_server *srv)
+{
+	if (srv == NULL)
+		return;
+	stream_server_stop_accepting(srv);
+	while (srv->conns != NULL)
+		conn_free(srv->conns);
+	free(srv);
+}
