@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "echo_client.h"
+#include "i18n.h"
 #include "serve.h"
 
 struct cmd_entry {
@@ -31,6 +32,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	if (argc < 2) {
 		usage(stderr);
 		return 64;
