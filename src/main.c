@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chat_peer.h"
 #include "echo_client.h"
 #include "i18n.h"
 #include "serve.h"
@@ -15,6 +16,7 @@ struct cmd_entry {
 static const struct cmd_entry cmd_table[] = {
 	{.name = "serve", .summary = "run the services on one event loop", .exec = cmd_serve},
 	{.name = "echo", .summary = "echo client: interactive, one-shot or piped", .exec = cmd_echo},
+	{.name = "chat", .summary = "udp chat peer: contacts, messages while you type", .exec = cmd_chat},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
