@@ -1,12 +1,16 @@
-/* serve.c - `sockit serve`: parse options into endpoints, start every service on one loop,
- * and shut down gracefully on SIGINT/SIGTERM. Generic over service_table. */
+/* serve.c - `sockit serve`: parse options into endpoints, start every service on one event
+ * loop per worker thread (SO_REUSEPORT listeners), and shut down gracefully on
+ * SIGINT/SIGTERM. Generic over service_table. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "guard.h"
@@ -20,6 +24,7 @@
 #define FD_RESERVE        32   /* fds kept for listeners, logs, the loop itself */
 #define SHUTDOWN_GRACE_MS 4000 /* in-flight output gets this long after SIGTERM */
 #define SHUTDOWN_POLL_MS  20
+#define MAX_WORKERS       64   /* --threads bound */
 
 struct serve_config {
 	char *bind;
@@ -30,6 +35,7 @@ struct serve_config {
 	unsigned udp_rate;
 	unsigned udp_burst;
 	bool limit_loopback;
+	unsigned threads;
 };
 
 static const struct serve_config serve_defaults = {
@@ -41,6 +47,7 @@ static const struct serve_config serve_defaults = {
 	.udp_rate = 20,
 	.udp_burst = 40,
 	.limit_loopback = false,
+	.threads = 0,
 };
 
 static const struct opt_desc serve_options[] = {
@@ -66,6 +73,9 @@ static const struct opt_desc serve_options[] = {
 	{.name = "limit-loopback", .type = OPT_BOOL,
 	 .offset = offsetof(struct serve_config, limit_loopback),
 	 .help = "rate-limit loopback sources too (they are exempt by default)"},
+	{.name = "threads", .type = OPT_UINT, .offset = offsetof(struct serve_config, threads),
+	 .min = 0, .max = MAX_WORKERS, .metavar = "N",
+	 .help = "worker threads, each with its own loop; 0 = one per CPU"},
 	OPT_END,
 };
 
@@ -74,24 +84,37 @@ struct endpoint_req {
 	struct addr_spec spec;
 };
 
-struct server {
-	struct serve_config cfg;
-	size_t nservices;
-	void *svc_config[MAX_SERVICES];
-	void *svc_ctx[MAX_SERVICES];
-	struct service_stats stats[MAX_SERVICES];
-	struct endpoint_req eps[MAX_ENDPOINTS];
-	size_t neps;
+struct server;
+
+/* One event loop on one thread, with its own listeners (SO_REUSEPORT), service contexts
+ * and udp guard. Worker 0 runs on the main thread and also handles signals. */
+struct worker {
+	struct server *s;
+	size_t index;
+	pthread_t thread;
 	struct ev_loop *loop;
+	void *svc_ctx[MAX_SERVICES];
 	struct stream_server *streams[MAX_ENDPOINTS];
 	size_t nstreams;
 	struct dgram_endpoint *dgrams[MAX_ENDPOINTS];
 	size_t ndgrams;
 	struct dgram_guard *guard;
-	size_t active_conns;
+	int ctl[2]; /* main -> worker commands: CTL_DRAIN, CTL_QUIT */
 	bool stopping;
 	uint64_t stop_deadline_ms;
 	struct ev_timer stop_timer;
+};
+
+struct server {
+	struct serve_config cfg;
+	size_t nservices;
+	void *svc_config[MAX_SERVICES];
+	struct service_stats stats[MAX_SERVICES];
+	struct endpoint_req eps[MAX_ENDPOINTS];
+	size_t neps;
+	size_t active_conns; /* atomic: --max-conns counts every worker's connections */
+	size_t nworkers;
+	struct worker workers[MAX_WORKERS];
 };
 
 /* ---- options ---- */
@@ -238,6 +261,8 @@ static void parse_options(struct server *s, int argc, char **argv)
 
 /* ---- start and stop ---- */
 
+enum { CTL_DRAIN = 'd', CTL_QUIT = 'q' };
+
 /* Like redis and nginx: take the hard limit, so the default --max-conns fits. */
 static int raise_fd_limit(unsigned want)
 {
@@ -257,29 +282,52 @@ static int raise_fd_limit(unsigned want)
 	return have;
 }
 
-static int start_endpoint(struct server *s, const struct endpoint_req *req)
+static size_t default_threads(void)
 {
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (size_t)n;
+}
+
+/* Services with state shared by all their clients (a chat room) and unix sockets, which
+ * have no SO_REUSEPORT, live on worker 0 only. */
+static bool endpoint_on_worker(const struct endpoint_req *req, size_t w)
+{
+	return w == 0 || (req->spec.transport != ADDR_UNIX &&
+			  !service_table[req->service]->single_worker);
+}
+
+/* Start req on worker w. Worker 0 binds first and rewrites req->spec to the bound address,
+ * so that port 0 resolves once and every other worker joins that port. */
+static int start_endpoint(struct worker *w, struct endpoint_req *req)
+{
+	struct server *s = w->s;
 	const struct service_def *d = service_table[req->service];
 	char bound[ADDR_TEXT_MAX], err[NET_ERR_LEN];
-	int fd = net_listen(&req->spec, NULL, bound, sizeof(bound), err, sizeof(err));
+	struct net_opts opts = {.reuseport = s->nworkers > 1 && req->spec.transport != ADDR_UNIX};
+	int fd = net_listen(&req->spec, &opts, bound, sizeof(bound), err, sizeof(err));
 	if (fd < 0) {
 		cli_error("%s: %s", d->name, err);
 		return -1;
 	}
-	void *ctx = s->svc_ctx[req->service];
+	if (w->index == 0 && req->spec.transport != ADDR_UNIX)
+		addr_parse(bound, req->spec.transport, &req->spec, err, sizeof(err));
+	void *ctx = w->svc_ctx[req->service];
 	struct service_stats *stats = &s->stats[req->service];
 	if (req->spec.transport == ADDR_UDP) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		getsockname(fd, (struct sockaddr *)&ss, &len);
-		guard_add_own(s->guard, (struct sockaddr *)&ss);
+		if (w->index == 0) { /* every worker's guard knows every endpoint of ours */
+			struct sockaddr_storage ss;
+			socklen_t len = sizeof(ss);
+			getsockname(fd, (struct sockaddr *)&ss, &len);
+			for (size_t i = 0; i < s->nworkers; i++)
+				guard_add_own(s->workers[i].guard, (struct sockaddr *)&ss);
+		}
 		struct dgram_endpoint *ep =
-			dgram_endpoint_new(s->loop, fd, bound, d->dgram, ctx, s->guard, stats);
+			dgram_endpoint_new(w->loop, fd, bound, d->dgram, ctx, w->guard, stats);
 		if (ep == NULL) {
 			cli_error("%s: %s: cannot start: %s", d->name, bound, strerror(ENOMEM));
 			return -1;
 		}
-		s->dgrams[s->ndgrams++] = ep;
+		w->dgrams[w->ndgrams++] = ep;
 	} else {
 		struct stream_limits limits = {
 			.max_conns = s->cfg.max_conns,
@@ -289,52 +337,88 @@ static int start_endpoint(struct server *s, const struct endpoint_req *req)
 			.active_conns = &s->active_conns,
 		};
 		struct stream_server *srv =
-			stream_server_new(s->loop, fd, bound, d->stream, ctx, &limits, stats);
+			stream_server_new(w->loop, fd, bound, d->stream, ctx, &limits, stats);
 		if (srv == NULL) {
 			cli_error("%s: %s: cannot start: %s", d->name, bound, strerror(ENOMEM));
 			return -1;
 		}
-		s->streams[s->nstreams++] = srv;
+		w->streams[w->nstreams++] = srv;
 	}
-	fprintf(stderr, "sockit: %s: listening on %s\n", d->name, bound);
+	if (w->index == 0)
+		fprintf(stderr, "sockit: %s: listening on %s\n", d->name, bound);
 	return 0;
 }
 
-static size_t open_conns(const struct server *s)
+static size_t open_conns(const struct worker *w)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < s->nstreams; i++)
-		n += stream_server_conn_count(s->streams[i]);
+	for (size_t i = 0; i < w->nstreams; i++)
+		n += stream_server_conn_count(w->streams[i]);
 	return n;
 }
 
 static void on_stop_timer(struct ev_loop *loop, struct ev_timer *t, void *data)
 {
-	struct server *s = data;
-	if (open_conns(s) == 0 || ev_now_ms(loop) >= s->stop_deadline_ms) {
+	struct worker *w = data;
+	if (open_conns(w) == 0 || ev_now_ms(loop) >= w->stop_deadline_ms) {
 		ev_loop_stop(loop);
 		return;
 	}
 	ev_timer_start(loop, t, SHUTDOWN_POLL_MS);
 }
 
+/* No longer accept or answer; let queued output drain, then stop this worker's loop. */
+static void worker_drain(struct worker *w)
+{
+	if (w->stopping)
+		return;
+	w->stopping = true;
+	for (size_t i = 0; i < w->ndgrams; i++)
+		dgram_endpoint_free(w->dgrams[i]);
+	w->ndgrams = 0;
+	for (size_t i = 0; i < w->nstreams; i++)
+		stream_server_drain(w->streams[i]);
+	w->stop_deadline_ms = ev_now_ms(w->loop) + SHUTDOWN_GRACE_MS;
+	ev_timer_start(w->loop, &w->stop_timer, 0);
+}
+
+static void on_ctl(struct ev_loop *loop, int fd, void *data, int events)
+{
+	(void)events;
+	struct worker *w = data;
+	unsigned char cmds[16];
+	ssize_t n;
+	while ((n = read(fd, cmds, sizeof(cmds))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (cmds[i] == CTL_DRAIN)
+				worker_drain(w);
+			else if (cmds[i] == CTL_QUIT)
+				ev_loop_stop(loop);
+		}
+	}
+}
+
+static void workers_tell(struct server *s, unsigned char cmd)
+{
+	for (size_t i = 1; i < s->nworkers; i++) {
+		ssize_t n = write(s->workers[i].ctl[1], &cmd, 1);
+		(void)n; /* a full pipe already holds a command that stops it */
+	}
+}
+
 static void on_stop_signal(struct ev_loop *loop, int signo, void *data)
 {
 	struct server *s = data;
-	if (s->stopping) { /* a second signal: stop now */
+	struct worker *w0 = &s->workers[0];
+	if (w0->stopping) { /* a second signal: stop now */
+		workers_tell(s, CTL_QUIT);
 		ev_loop_stop(loop);
 		return;
 	}
-	s->stopping = true;
-	log_info("%s: no longer accepting; finishing %zu connection(s)", strsignal(signo),
-		 open_conns(s));
-	for (size_t i = 0; i < s->ndgrams; i++)
-		dgram_endpoint_free(s->dgrams[i]);
-	s->ndgrams = 0;
-	for (size_t i = 0; i < s->nstreams; i++)
-		stream_server_drain(s->streams[i]);
-	s->stop_deadline_ms = ev_now_ms(loop) + SHUTDOWN_GRACE_MS;
-	ev_timer_start(loop, &s->stop_timer, 0);
+	size_t conns = __atomic_load_n(&s->active_conns, __ATOMIC_RELAXED);
+	log_info("%s: no longer accepting; finishing %zu connection(s)", strsignal(signo), conns);
+	workers_tell(s, CTL_DRAIN);
+	worker_drain(w0);
 }
 
 static void on_hup(struct ev_loop *loop, int signo, void *data)
@@ -345,25 +429,102 @@ static void on_hup(struct ev_loop *loop, int signo, void *data)
 	log_reopen();
 }
 
-static void server_free(struct server *s)
+static int worker_init(struct server *s, struct worker *w, size_t index, int max_fds)
 {
-	for (size_t i = 0; i < s->nstreams; i++)
-		stream_server_free(s->streams[i]);
-	for (size_t i = 0; i < s->ndgrams; i++)
-		dgram_endpoint_free(s->dgrams[i]);
+	char err[NET_ERR_LEN];
+	*w = (struct worker){.s = s, .index = index, .ctl = {-1, -1}};
+	w->loop = ev_loop_new(max_fds, NULL, err, sizeof(err));
+	if (w->loop == NULL) {
+		cli_error("%s", err);
+		return -1;
+	}
+	struct guard_config gc = {.rate = s->cfg.udp_rate,
+				  .burst = s->cfg.udp_burst,
+				  .limit_loopback = s->cfg.limit_loopback};
+	w->guard = guard_new(&gc);
+	if (w->guard == NULL || pipe2(w->ctl, O_NONBLOCK | O_CLOEXEC) < 0 ||
+	    ev_io_start(w->loop, w->ctl[0], EV_READ, on_ctl, w) < 0) {
+		cli_error("worker %zu: %s", index, strerror(w->guard ? errno : ENOMEM));
+		return -1;
+	}
+	ev_timer_init(&w->stop_timer, on_stop_timer, w);
 	for (size_t i = 0; i < s->nservices; i++) {
 		const struct service_def *d = service_table[i];
-		if (d->create != NULL && d->destroy != NULL)
-			d->destroy(s->svc_ctx[i]);
+		w->svc_ctx[i] = d->create ? d->create(w->loop, s->svc_config[i]) : s->svc_config[i];
+		if (w->svc_ctx[i] == NULL) {
+			cli_error("%s: cannot start", d->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void worker_free(struct server *s, struct worker *w)
+{
+	for (size_t i = 0; i < w->nstreams; i++)
+		stream_server_free(w->streams[i]);
+	for (size_t i = 0; i < w->ndgrams; i++)
+		dgram_endpoint_free(w->dgrams[i]);
+	for (size_t i = 0; i < s->nservices; i++) {
+		const struct service_def *d = service_table[i];
+		if (d->create != NULL && d->destroy != NULL && w->svc_ctx[i] != NULL)
+			d->destroy(w->svc_ctx[i]);
+	}
+	guard_free(w->guard);
+	if (w->ctl[0] >= 0) {
+		ev_io_stop(w->loop, w->ctl[0]);
+		close(w->ctl[0]);
+		close(w->ctl[1]);
+	}
+	ev_loop_free(w->loop);
+}
+
+static void server_free(struct server *s)
+{
+	for (size_t i = 0; i < s->nworkers; i++)
+		worker_free(s, &s->workers[i]);
+	for (size_t i = 0; i < s->nservices; i++) {
+		const struct service_def *d = service_table[i];
 		for (const struct opt_desc *o = d->options; o && o->name; o++) {
 			if (o->type == OPT_STRING)
 				free(*(char **)(void *)((char *)s->svc_config[i] + o->offset));
 		}
 		free(s->svc_config[i]);
 	}
-	guard_free(s->guard);
-	ev_loop_free(s->loop);
 	free(s->cfg.bind);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	int rc = ev_loop_run(w->loop);
+	if (rc < 0)
+		cli_error("worker %zu: event loop: %s", w->index, strerror(-rc));
+	return NULL;
+}
+
+/* Threads start with every signal blocked, so signals reach only the main thread's loop. */
+static int workers_spawn(struct server *s)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = 0;
+	for (size_t i = 1; i < s->nworkers && rc == 0; i++) {
+		rc = pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]);
+		if (rc != 0) {
+			cli_error("worker %zu: cannot start thread: %s", i, strerror(rc));
+			s->nworkers = i; /* the rest were never started */
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0 ? 0 : -1;
+}
+
+static void workers_join(struct server *s)
+{
+	for (size_t i = 1; i < s->nworkers; i++)
+		pthread_join(s->workers[i].thread, NULL);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -383,42 +544,42 @@ int cmd_serve(int argc, char **argv)
 	parse_options(&s, argc, argv);
 
 	signal(SIGPIPE, SIG_IGN);
-	char err[NET_ERR_LEN];
 	int max_fds = raise_fd_limit(s.cfg.max_conns);
-	s.loop = ev_loop_new(max_fds, NULL, err, sizeof(err));
-	struct guard_config gc = {.rate = s.cfg.udp_rate,
-				  .burst = s.cfg.udp_burst,
-				  .limit_loopback = s.cfg.limit_loopback};
-	s.guard = guard_new(&gc);
-	if (s.loop == NULL || s.guard == NULL) {
-		cli_error("%s", s.loop == NULL ? err : strerror(ENOMEM));
-		server_free(&s);
-		return 1;
+	size_t nworkers = s.cfg.threads ? s.cfg.threads : default_threads();
+	for (size_t i = 0; i < nworkers; i++) {
+		s.nworkers = i + 1;
+		if (worker_init(&s, &s.workers[i], i, max_fds) < 0)
+			goto out_free;
 	}
-	log_info("event loop: %s, up to %d fds", ev_loop_backend(s.loop), max_fds);
-	for (size_t i = 0; i < s.nservices; i++) {
-		const struct service_def *d = service_table[i];
-		s.svc_ctx[i] = d->create ? d->create(s.loop, s.svc_config[i]) : s.svc_config[i];
-		if (s.svc_ctx[i] == NULL) {
-			cli_error("%s: cannot start", d->name);
-			server_free(&s);
-			return 1;
-		}
-	}
+	log_info("event loop: %s, up to %d fds, %zu worker thread(s)",
+		 ev_loop_backend(s.workers[0].loop), max_fds, s.nworkers);
 	for (size_t i = 0; i < s.neps; i++) {
-		if (start_endpoint(&s, &s.eps[i]) < 0) {
-			server_free(&s);
-			return 1;
+		for (size_t k = 0; k < s.nworkers; k++) {
+			if (endpoint_on_worker(&s.eps[i], k) &&
+			    start_endpoint(&s.workers[k], &s.eps[i]) < 0)
+				goto out_free;
 		}
 	}
-	ev_timer_init(&s.stop_timer, on_stop_timer, &s);
-	ev_signal_start(s.loop, SIGINT, on_stop_signal, &s);
-	ev_signal_start(s.loop, SIGTERM, on_stop_signal, &s);
-	ev_signal_start(s.loop, SIGHUP, on_hup, &s);
+	struct ev_loop *main_loop = s.workers[0].loop;
+	ev_signal_start(main_loop, SIGINT, on_stop_signal, &s);
+	ev_signal_start(main_loop, SIGTERM, on_stop_signal, &s);
+	ev_signal_start(main_loop, SIGHUP, on_hup, &s);
+	if (workers_spawn(&s) < 0) {
+		workers_tell(&s, CTL_QUIT);
+		workers_join(&s);
+		goto out_free;
+	}
 
-	int rc = ev_loop_run(s.loop);
-	if (rc < 0)
+	int rc = ev_loop_run(main_loop);
+	if (rc < 0) {
 		cli_error("event loop: %s", strerror(-rc));
+		workers_tell(&s, CTL_QUIT);
+	}
+	workers_join(&s);
 	server_free(&s);
 	return rc < 0 ? 1 : 0;
+
+out_free:
+	server_free(&s);
+	return 1;
 }

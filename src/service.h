@@ -3,6 +3,7 @@
 #ifndef SOCKIT_SERVICE_H
 #define SOCKIT_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dgram.h"
@@ -26,6 +27,9 @@ struct service_def {
 	/* Per-worker context handed to the handlers; NULL create means ctx = config. */
 	void *(*create)(struct ev_loop *loop, const void *config);
 	void (*destroy)(void *ctx);
+	/* Its clients share state (a chat room): run its endpoints on worker 0 only, not on
+	 * every --threads worker. */
+	bool single_worker;
 };
 
 /* All services, NULL-terminated, in the order they start. */

@@ -91,7 +91,7 @@ static void conn_free(struct stream_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	srv->nconns--;
-	(*srv->limits.active_conns)--;
+	__atomic_sub_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
 	STAT_ADD(srv->stats, conns_active, (uint64_t)-1);
 	log_info("%s: %s: closed", srv->service->name, c->peer);
 	free(c);
@@ -481,7 +481,7 @@ static void server_add_conn(struct stream_server *srv, int fd, const struct sock
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->nconns++;
-	(*srv->limits.active_conns)++;
+	__atomic_add_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
 	STAT_ADD(srv->stats, conns_accepted, 1);
 	STAT_ADD(srv->stats, conns_active, 1);
 	log_info("%s: %s: connection from %s", srv->service->name, srv->endpoint, c->peer);
@@ -515,7 +515,8 @@ static void server_on_accept(struct ev_loop *loop, int fd, void *data, int event
 				  strerror(-cfd));
 			return;
 		}
-		if (*srv->limits.active_conns >= srv->limits.max_conns ||
+		if (__atomic_load_n(srv->limits.active_conns, __ATOMIC_RELAXED) >=
+			    srv->limits.max_conns ||
 		    cfd >= ev_loop_max_fds(srv->loop)) {
 			close(cfd);
 			STAT_ADD(srv->stats, conns_refused, 1);

@@ -13,13 +13,13 @@
 struct stream_conn;
 struct stream_server;
 
-/* Limits shared by every stream endpoint of one worker. */
+/* Limits shared by every stream endpoint of every worker. */
 struct stream_limits {
 	size_t max_conns;             /* beyond it new connections are closed at once */
 	size_t output_cap;            /* stop reading a client whose unsent output passes this */
 	unsigned idle_timeout_ms;     /* 0 = none */
 	unsigned request_timeout_ms;  /* line mode: a started line must end within this; 0 = none */
-	size_t *active_conns;         /* counter shared across endpoints of the worker */
+	size_t *active_conns;         /* shared by every endpoint and worker; atomic ops only */
 };
 
 struct stream_service {
