@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "guard.h"
 #include "log.h"
 #include "net.h"
@@ -82,6 +83,7 @@ static const struct opt_desc serve_options[] = {
 struct endpoint_req {
 	size_t service;
 	struct addr_spec spec;
+	bool from_file; /* a listen line: --NAME on the command line replaces these */
 };
 
 struct server;
@@ -103,6 +105,8 @@ struct worker {
 	bool stopping;
 	uint64_t stop_deadline_ms;
 	struct ev_timer stop_timer;
+	const char *config_path; /* --config FILE */
+	bool check_config;       /* --check-config: validate and exit */
 };
 
 struct server {
@@ -147,6 +151,8 @@ static void usage(FILE *out, const struct server *s)
 	}
 	fprintf(out, "\nLimits and general options:\n");
 	opt_print_help(out, serve_options, &serve_defaults);
+	fprintf(out, "  %-26s read settings from FILE (flags override it)\n", "--config FILE");
+	fprintf(out, "  %-26s check the configuration and exit\n", "--check-config");
 	fprintf(out, "  %-26s log connections and messages (-vv: debug)\n", "-v, --verbose");
 	fprintf(out, "  %-26s show this help\n", "-h, --help");
 	fprintf(out, "\nADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT (tcp);\n"
@@ -164,19 +170,58 @@ static int add_endpoint(struct server *s, size_t service, const char *text, char
 	struct endpoint_req *ep = &s->eps[s->neps];
 	char why[256];
 	if (addr_parse(text, ADDR_TCP, &ep->spec, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "--%s: %s", service_table[service]->name, why);
+		snprintf(err, errlen, "%s", why);
 		return -1;
 	}
 	const struct service_def *d = service_table[service];
 	bool stream = ep->spec.transport != ADDR_UDP;
 	if ((stream && d->stream == NULL) || (!stream && d->dgram == NULL)) {
-		snprintf(err, errlen, "--%s: %s does not speak %s", d->name, d->name,
+		snprintf(err, errlen, "%s does not speak %s", d->name,
 			 addr_transport_name(ep->spec.transport));
 		return -1;
 	}
 	ep->service = service;
+	ep->from_file = false;
 	s->neps++;
 	return 0;
+}
+
+/* ---- the configuration file: [serve] holds serve_options, [NAME] a service's ---- */
+
+static int config_listen(void *arg, size_t section, const char *value, char *err, size_t errlen)
+{
+	struct server *s = arg;
+	if (add_endpoint(s, section - 1, value, err, errlen) < 0)
+		return -1;
+	s->eps[s->neps - 1].from_file = true;
+	return 0;
+}
+
+static void load_config_file(struct server *s)
+{
+	struct config_section sections[MAX_SERVICES + 1];
+	sections[0] = (struct config_section){"serve", serve_options, &s->cfg, false};
+	for (size_t i = 0; i < s->nservices; i++)
+		sections[i + 1] = (struct config_section){service_table[i]->name,
+							  service_table[i]->options,
+							  s->svc_config[i], true};
+	struct config_schema schema = {sections, s->nservices + 1, config_listen, s};
+	char err[CONFIG_ERR_LEN];
+	if (config_load(&schema, s->config_path, err, sizeof(err)) < 0) {
+		cli_error("%s", err);
+		exit(EXIT_CONFIG);
+	}
+}
+
+/* A service named on the command line runs only on the endpoints given there. */
+static void drop_file_endpoints(struct server *s, size_t service)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < s->neps; i++) {
+		if (!(s->eps[i].from_file && s->eps[i].service == service))
+			s->eps[kept++] = s->eps[i];
+	}
+	s->neps = kept;
 }
 
 static void parse_options(struct server *s, int argc, char **argv)
@@ -186,6 +231,8 @@ static void parse_options(struct server *s, int argc, char **argv)
 	size_t n = 0;
 	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	longopts[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
+	longopts[n++] = (struct option){"config", required_argument, NULL, 'c'};
+	longopts[n++] = (struct option){"check-config", no_argument, NULL, 'C'};
 	for (size_t i = 0; i < s->nservices; i++) {
 		const struct service_def *d = service_table[i];
 		refs[n] = (struct opt_ref){KIND_ENDPOINT, i, NULL};
@@ -209,7 +256,19 @@ static void parse_options(struct server *s, int argc, char **argv)
 	}
 	longopts[n] = (struct option){0};
 
-	int verbosity = 0, c;
+	/* The file first, so that flags override it: a quiet pass looks for --config. */
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+		if (c == 'c')
+			s->config_path = optarg;
+	}
+	opterr = 1;
+	optind = 0;
+	if (s->config_path != NULL)
+		load_config_file(s);
+
+	int verbosity = 0;
 	char err[512];
 	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		if (c == 'h') {
@@ -220,14 +279,25 @@ static void parse_options(struct server *s, int argc, char **argv)
 			verbosity++;
 			continue;
 		}
+		if (c == 'c')
+			continue;
+		if (c == 'C') {
+			s->check_config = true;
+			continue;
+		}
 		if (c < OPT_BASE)
 			cli_usage_error("serve", "unknown option");
 		struct opt_ref *r = &refs[c - OPT_BASE];
 		const char *value = r->desc && r->desc->type == OPT_BOOL ? "true" : optarg;
 		int rc = 0;
-		if (r->kind == KIND_ENDPOINT)
-			rc = add_endpoint(s, r->service, optarg, err, sizeof(err));
-		else if (r->kind == KIND_SERVICE_OPT)
+		if (r->kind == KIND_ENDPOINT) {
+			drop_file_endpoints(s, r->service);
+			char why[256];
+			rc = add_endpoint(s, r->service, optarg, why, sizeof(why));
+			if (rc < 0)
+				snprintf(err, sizeof(err), "--%s: %s", service_table[r->service]->name,
+					 why);
+		} else if (r->kind == KIND_SERVICE_OPT)
 			rc = opt_set(r->desc, s->svc_config[r->service], value, false, err,
 				     sizeof(err));
 		else
@@ -244,7 +314,7 @@ static void parse_options(struct server *s, int argc, char **argv)
 			for (size_t k = 0; service_table[i]->defaults[k] != NULL; k++) {
 				if (add_endpoint(s, i, service_table[i]->defaults[k], err,
 						 sizeof(err)) < 0)
-					cli_usage_error("serve", "%s", err);
+					cli_usage_error("serve", "%s: %s", service_table[i]->name, err);
 				if (s->cfg.bind != NULL)
 					snprintf(s->eps[s->neps - 1].spec.host, ADDR_HOST_MAX + 1,
 						 "%s", s->cfg.bind);
@@ -542,6 +612,11 @@ int cmd_serve(int argc, char **argv)
 		s.nservices++;
 	}
 	parse_options(&s, argc, argv);
+	if (s.check_config) {
+		printf("%s: configuration OK\n", s.config_path ? s.config_path : "command line");
+		server_free(&s);
+		return 0;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	int max_fds = raise_fd_limit(s.cfg.max_conns);
