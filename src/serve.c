@@ -105,8 +105,6 @@ struct worker {
 	bool stopping;
 	uint64_t stop_deadline_ms;
 	struct ev_timer stop_timer;
-	const char *config_path; /* --config FILE */
-	bool check_config;       /* --check-config: validate and exit */
 };
 
 struct server {
@@ -119,6 +117,8 @@ struct server {
 	size_t active_conns; /* atomic: --max-conns counts every worker's connections */
 	size_t nworkers;
 	struct worker workers[MAX_WORKERS];
+	const char *config_path; /* --config FILE */
+	bool check_config;       /* --check-config: validate and exit */
 };
 
 /* ---- options ---- */
