@@ -10,6 +10,8 @@
 
 #include "ev_internal.h"
 
+static struct ev_loop *signal_loop; /* the loop watching the signal self-pipe, if any */
+
 static const struct ev_backend *const backends[] = {&ev_backend_epoll, &ev_backend_poll, NULL};
 
 struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t errlen)
@@ -57,6 +59,8 @@ void ev_loop_free(struct ev_loop *loop)
 {
 	if (loop == NULL)
 		return;
+	if (signal_loop == loop)
+		signal_loop = NULL;
 	loop->backend->free(loop);
 	free(loop->heap);
 	free(loop->watches);
@@ -275,12 +279,13 @@ int ev_signal_start(struct ev_loop *loop, int signo, ev_signal_fn *fn, void *dat
 {
 	if (signo <= 0 || signo >= MAX_SIGNAL)
 		return -EINVAL;
-	if (signal_pipe[0] < 0) {
-		if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-			return -errno;
+	if (signal_pipe[0] < 0 && pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	if (signal_loop != loop) { /* the pipe outlives a freed loop; a new one must watch it */
 		int rc = ev_io_start(loop, signal_pipe[0], EV_READ, signal_dispatch, NULL);
 		if (rc < 0)
 			return rc;
+		signal_loop = loop;
 	}
 	signal_watch[signo].fn = fn;
 	signal_watch[signo].data = data;
