@@ -54,28 +54,28 @@ struct chat_peer {
 static void usage(FILE *out)
 {
 	fputs(_("Usage: sockit chat [OPTIONS]\n\n"
-		"Chat over udp with the seed's QQ programs or another sockit chat. Each line you\n"
-		"type goes to the current recipient; incoming messages show as they arrive.\n\n"
-		"  -l, --listen ADDR        bind this udp address (default: an ephemeral port)\n"
-		"  -t, --to NAME|ADDR       start talking to this contact or address\n"
-		"  -c, --contacts FILE      contact book, 'NAME ADDR' lines (default:\n"
-		"                           $XDG_CONFIG_HOME/sockit/contacts)\n"
-		"  -C, --contact NAME=ADDR  add a contact (may be repeated)\n"
-		"  -m, --max-message BYTES  longest message sent (default: 1024)\n"
-		"      --linger SECONDS     after end of input, wait for replies (default: 1)\n"
-		"  -h, --help               show this help\n\n"
-		"Commands: /to NAME|ADDR, /contacts, /help, /quit; 'quit' goes back to choosing\n"
-		"a contact. Without a recipient a line answers the last sender.\n"),
+	        "Chat over udp with the seed's QQ programs or another sockit chat. Each line you\n"
+	        "type goes to the current recipient; incoming messages show as they arrive.\n\n"
+	        "  -l, --listen ADDR        bind this udp address (default: an ephemeral port)\n"
+	        "  -t, --to NAME|ADDR       start talking to this contact or address\n"
+	        "  -c, --contacts FILE      contact book, 'NAME ADDR' lines (default:\n"
+	        "                           $XDG_CONFIG_HOME/sockit/contacts)\n"
+	        "  -C, --contact NAME=ADDR  add a contact (may be repeated)\n"
+	        "  -m, --max-message BYTES  longest message sent (default: 1024)\n"
+	        "      --linger SECONDS     after end of input, wait for replies (default: 1)\n"
+	        "  -h, --help               show this help\n\n"
+	        "Commands: /to NAME|ADDR, /contacts, /help, /quit; 'quit' goes back to choosing\n"
+	        "a contact. Without a recipient a line answers the last sender.\n"),
 	      out);
 }
 
 static void show_help(void)
 {
 	chat_ui_info("%s", _("/to NAME|ADDR  talk to a contact or an address (udp:HOST:PORT)\n"
-			     "/contacts      list the contacts\n"
-			     "/quit          leave (Ctrl-D too)\n"
-			     "quit           back to choosing a contact\n"
-			     "//TEXT         send a line that starts with /"));
+	                     "/contacts      list the contacts\n"
+	                     "/quit          leave (Ctrl-D too)\n"
+	                     "quit           back to choosing a contact\n"
+	                     "//TEXT         send a line that starts with /"));
 }
 
 static void finish(struct chat_peer *cp, int rc)
@@ -112,7 +112,7 @@ static int resolve_target(struct chat_peer *cp, const char *text, struct peer_ad
 	    spec.transport != ADDR_UDP || spec.host[0] == '\0' || spec.port == 0) {
 		escape_text(shown, sizeof(shown), text, strlen(text));
 		chat_ui_notice(_("unknown contact '%s' (see /contacts, or give udp:HOST:PORT)"),
-			       shown);
+		               shown);
 		return -1;
 	}
 	if (net_resolve(&spec, &out->ss, &out->len, err, sizeof(err)) < 0) {
@@ -128,18 +128,18 @@ static void send_message(struct chat_peer *cp, const char *text, size_t len)
 	const struct peer_addr *dest = cp->have_to ? &cp->to : cp->have_last ? &cp->last : NULL;
 	if (dest == NULL) {
 		chat_ui_notice("%s", _("no one to send to: pick a contact with /to NAME, or wait "
-				       "for a message"));
+		                       "for a message"));
 		return;
 	}
 	if (len > cp->max_message) {
 		chat_ui_notice(_("message of %zu bytes is over the %zu-byte limit; not sent"), len,
-			       cp->max_message);
+		               cp->max_message);
 		return;
 	}
 	ssize_t n;
 	do
 		n = sendto(cp->fd, text, len, MSG_DONTWAIT, (const struct sockaddr *)&dest->ss,
-			   dest->len);
+		           dest->len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		chat_ui_notice(_("send to %s: %s; not sent"), dest->label, strerror(errno));
@@ -162,8 +162,8 @@ static void on_line(void *data, const char *line)
 	case CHAT_INPUT_CONTACTS:
 		if (cp->book->count == 0)
 			chat_ui_info(_("no contacts (add 'NAME ADDR' lines to %s, or use --contact "
-				       "NAME=ADDR)"),
-				     cp->book_file);
+			               "NAME=ADDR)"),
+			             cp->book_file);
 		for (size_t i = 0; i < cp->book->count; i++) {
 			char addr[ADDR_TEXT_MAX];
 			addr_format(&cp->book->list[i].spec, addr, sizeof(addr));
@@ -221,13 +221,14 @@ static void on_eof(void *data)
 
 /* The sender's label: "NAME:"/"HOST:PORT:" for scripts, the seed's wording on a terminal. */
 static void sender_label(struct chat_peer *cp, const struct sockaddr_storage *from,
-			 socklen_t fromlen, char *out, size_t outlen)
+                         socklen_t fromlen, char *out, size_t outlen)
 {
 	for (size_t i = 0; i < cp->book->count; i++) {
 		if (net_sockaddr_equal((const struct sockaddr *)&cp->book_addrs[i],
-				       (const struct sockaddr *)from)) {
+		                       (const struct sockaddr *)from)) {
 			if (chat_ui_is_interactive())
-				snprintf(out, outlen, _("Message from %s:"), cp->book->list[i].name);
+				snprintf(out, outlen, _("Message from %s:"),
+				         cp->book->list[i].name);
 			else
 				snprintf(out, outlen, "%s:", cp->book->list[i].name);
 			return;
@@ -259,7 +260,7 @@ static void on_socket_readable(struct ev_loop *loop, int fd, void *data, int eve
 		struct sockaddr_storage from;
 		socklen_t fromlen = sizeof(from);
 		ssize_t n = recvfrom(fd, msg, sizeof(msg), MSG_DONTWAIT, (struct sockaddr *)&from,
-				     &fromlen);
+		                     &fromlen);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -275,7 +276,7 @@ static void on_socket_readable(struct ev_loop *loop, int fd, void *data, int eve
 		cp->last.ss = from;
 		cp->last.len = fromlen;
 		net_format_sockaddr((const struct sockaddr *)&from, fromlen, cp->last.label,
-				    sizeof(cp->last.label));
+		                    sizeof(cp->last.label));
 		if (!cp->have_last) {
 			cp->have_last = true;
 			update_prompt(cp);
@@ -329,7 +330,7 @@ static int resolve_contacts(struct chat_peer *cp)
 	for (size_t i = 0; i < cp->book->count; i++) {
 		socklen_t len;
 		if (net_resolve(&cp->book->list[i].spec, &cp->book_addrs[i], &len, err,
-				sizeof(err)) < 0) {
+		                sizeof(err)) < 0) {
 			cli_error(_("contact '%s': %s"), cp->book->list[i].name, err);
 			return -1;
 		}
@@ -358,14 +359,14 @@ struct chat_args {
 static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"to", required_argument, NULL, 't'},
-		{"contacts", required_argument, NULL, 'c'},
-		{"contact", required_argument, NULL, 'C'},
-		{"max-message", required_argument, NULL, 'm'},
-		{"linger", required_argument, NULL, OPT_LINGER},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"to", required_argument, NULL, 't'},
+	    {"contacts", required_argument, NULL, 'c'},
+	    {"contact", required_argument, NULL, 'C'},
+	    {"max-message", required_argument, NULL, 'm'},
+	    {"linger", required_argument, NULL, OPT_LINGER},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	char err[CONTACTS_ERR_LEN];
 	int c;
@@ -390,15 +391,17 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (errno != 0 || end == optarg || *end != '\0' || v == 0 ||
 			    v > MAX_MESSAGE_LIMIT)
-				cli_usage_error("chat", "--max-message: expected 1-%d bytes, got '%s'",
-						MAX_MESSAGE_LIMIT, optarg);
+				cli_usage_error("chat",
+				                "--max-message: expected 1-%d bytes, got '%s'",
+				                MAX_MESSAGE_LIMIT, optarg);
 			cp->max_message = v;
 			break;
 		}
 		case OPT_LINGER:
 			cp->linger_ms = cli_parse_seconds(optarg);
 			if (cp->linger_ms < 0)
-				cli_usage_error("chat", "--linger: expected seconds, got '%s'", optarg);
+				cli_usage_error("chat", "--linger: expected seconds, got '%s'",
+				                optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -419,8 +422,8 @@ static int open_socket(struct chat_peer *cp, const char *listen)
 	struct addr_spec spec;
 	const char *text = listen;
 	if (text == NULL)
-		text = cp->have_to && cp->to.ss.ss_family == AF_INET6 ? "udp:[::]:0"
-								       : "udp:0.0.0.0:0";
+		text =
+		    cp->have_to && cp->to.ss.ss_family == AF_INET6 ? "udp:[::]:0" : "udp:0.0.0.0:0";
 	if (addr_parse(text, ADDR_UDP, &spec, err, sizeof(err)) < 0)
 		cli_usage_error("chat", "--listen: %s", err);
 	if (spec.transport != ADDR_UDP)
@@ -436,9 +439,8 @@ static int open_socket(struct chat_peer *cp, const char *listen)
 
 int cmd_chat(int argc, char **argv)
 {
-	struct chat_peer cp = {.fd = -1,
-			       .max_message = DEFAULT_MAX_MESSAGE,
-			       .linger_ms = DEFAULT_LINGER_MS};
+	struct chat_peer cp = {
+	    .fd = -1, .max_message = DEFAULT_MAX_MESSAGE, .linger_ms = DEFAULT_LINGER_MS};
 	struct chat_args args = {0};
 	char default_file[4096], err[NET_ERR_LEN];
 	static const struct chat_ui_ops ui_ops = {.on_line = on_line, .on_eof = on_eof};

@@ -12,7 +12,7 @@
 #define CHAT_COLOUR_OFF "\033[0m"
 
 /* Room chat_text_render needs for a label and len bytes of text. */
-#define CHAT_RENDER_MAX(labellen, len)                                                     \
+#define CHAT_RENDER_MAX(labellen, len)                                                             \
 	(ESCAPE_MAX(labellen) + ESCAPE_MAX(len) + sizeof(CHAT_COLOUR_ON CHAT_COLOUR_OFF) + 1)
 
 /* Colour only on a terminal, and never when NO_COLOR is set to anything (no-color.org). */
@@ -23,8 +23,8 @@ bool chat_text_want_colour(bool stdout_is_tty, const char *no_color_env);
  * bad UTF-8 as U+FFFD, so it is one line and cannot drive the terminal), wrapped in
  * CHAT_COLOUR_ON/OFF when colour is set. No newline. Returns the length written; the output
  * is always NUL-terminated. */
-size_t chat_text_render(char *out, size_t outlen, const char *label, const void *text,
-			size_t len, bool colour);
+size_t chat_text_render(char *out, size_t outlen, const char *label, const void *text, size_t len,
+                        bool colour);
 
 enum chat_input_kind {
 	CHAT_INPUT_EMPTY,    /* nothing but spaces */

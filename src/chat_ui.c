@@ -21,8 +21,8 @@ static struct {
 	void *data;
 	bool started;
 	bool interactive;
-	bool reading;    /* stdin is still watched */
-	bool in_handler; /* inside a libedit line callback: no prompt on screen to redraw */
+	bool reading;        /* stdin is still watched */
+	bool in_handler;     /* inside a libedit line callback: no prompt on screen to redraw */
 	bool remove_pending; /* stopped inside the callback: remove the handler after it */
 	bool line_done;      /* the callback ran during this read */
 	char prompt[PROMPT_MAX];
@@ -43,6 +43,10 @@ static void stop_reading(void)
 		return;
 	ui.reading = false;
 	ev_io_stop(ui.loop, STDIN_FILENO);
+	if (ui.interactive && !ui.in_handler) { /* e.g. Ctrl-C: keep the half line, end it */
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
 	/* libedit re-enters raw mode when a line callback returns, so removing the handler
 	 * (which restores the terminal) has to wait until then. */
 	if (ui.interactive && ui.in_handler)
@@ -87,12 +91,13 @@ static void on_tty_readable(struct ev_loop *loop, int fd, void *data, int events
 	}
 }
 
-/* Clear the line being edited so something can be printed where it was. A line that has
- * wrapped keeps its upper rows; chat lines rarely wrap and a redraw follows anyway. */
+/* Clear the line being edited, from its row to the end of the screen, so something can be
+ * printed where it was. Of a line that has wrapped only the rows above the cursor stay (the
+ * readline API does not say where the line starts); a redraw follows anyway. */
 static void hide_edit_line(void)
 {
 	if (ui.reading && ui.interactive && !ui.in_handler) {
-		fputs("\r\033[K", stdout);
+		fputs("\r\033[J", stdout);
 		fflush(stdout);
 	}
 }
@@ -165,8 +170,8 @@ static void on_plain_readable(struct ev_loop *loop, int fd, void *data, int even
 
 /* ---- the interface ---- */
 
-int chat_ui_start(struct ev_loop *loop, bool interactive, const struct chat_ui_ops *ops,
-		  void *data, char *err, size_t errlen)
+int chat_ui_start(struct ev_loop *loop, bool interactive, const struct chat_ui_ops *ops, void *data,
+                  char *err, size_t errlen)
 {
 	ui.loop = loop;
 	ui.ops = ops;
@@ -180,7 +185,7 @@ int chat_ui_start(struct ev_loop *loop, bool interactive, const struct chat_ui_o
 		}
 	}
 	int rc = ev_io_start(loop, STDIN_FILENO, EV_READ,
-			     interactive ? on_tty_readable : on_plain_readable, NULL);
+	                     interactive ? on_tty_readable : on_plain_readable, NULL);
 	if (rc == -EPERM && !interactive) {
 		/* a regular file (or /dev/null) cannot be polled, and never blocks: read it all */
 		ui.started = ui.reading = true;

@@ -342,6 +342,7 @@ def test_terminal_quit_returns_to_contact_choice_and_unknown_contact(tmux):
     tmux.wait("a", r"/contacts +list the contacts")
     tmux.keys("a", "/quit", "Enter")
     tmux.wait("a", r"EXIT=0")
+    assert not any(m in tmux.screen("a") for m in SANITIZER_MARKS)
 
 
 def test_colour_on_a_terminal_only_and_never_with_no_color(tmux):
@@ -359,6 +360,9 @@ def test_colour_on_a_terminal_only_and_never_with_no_color(tmux):
         tmux.wait("c", r"\\x1b\[2J\\x1b\]0;title\\x07")  # escaped: the screen was not cleared
     assert "blue text" in tmux.screen("c")
     tmux.keys("c", "C-d")
-    tmux.keys("n", "C-d")
+    tmux.keys("n", "half")
+    tmux.keys("n", "C-c")  # SIGINT: a clean exit, the half line kept, the terminal restored
     tmux.wait("c", r"EXIT=0")
-    tmux.wait("n", r"EXIT=0")
+    tmux.wait("n", r"half\nEXIT=0")
+    for name in ("c", "n"):
+        assert not any(m in tmux.screen(name) for m in SANITIZER_MARKS)

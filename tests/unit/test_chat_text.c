@@ -10,8 +10,7 @@
 
 #include "chat_text.h"
 
-static void render(const char *label, const void *text, size_t len, bool colour,
-		   const char *want)
+static void render(const char *label, const void *text, size_t len, bool colour, const char *want)
 {
 	char out[CHAT_RENDER_MAX(64, 256)];
 	size_t n = chat_text_render(out, sizeof(out), label, text, len, colour);
@@ -36,7 +35,10 @@ static void injection_is_escaped(void **state)
 	render("x:", "two\nlines\r", 10, false, "x: two\\nlines\\r");
 	render("x:", "nul\0byte", 8, false, "x: nul\\x00byte");
 	render("x:", "bad\xff\xfe", 5, false, "x: bad\xef\xbf\xbd\xef\xbf\xbd");
-	render("x:", "\xc2\x9b" "31m", 5, false, "x: \\u009b31m"); /* C1 CSI */
+	render("x:",
+	       "\xc2\x9b"
+	       "31m",
+	       5, false, "x: \\u009b31m"); /* C1 CSI */
 }
 
 /* A text too long for the buffer is cut at a whole escape, and the colour is still reset. */
@@ -99,11 +101,11 @@ static void input_parsing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(plain_and_coloured),
-		cmocka_unit_test(injection_is_escaped),
-		cmocka_unit_test(truncation_keeps_the_reset),
-		cmocka_unit_test(colour_policy),
-		cmocka_unit_test(input_parsing),
+	    cmocka_unit_test(plain_and_coloured),
+	    cmocka_unit_test(injection_is_escaped),
+	    cmocka_unit_test(truncation_keeps_the_reset),
+	    cmocka_unit_test(colour_policy),
+	    cmocka_unit_test(input_parsing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
