@@ -37,7 +37,7 @@ struct chat_peer {
 	struct ev_loop *loop;
 	int fd;
 	struct contact_book *book;
-	struct sockaddr_storage *book_addrs; /* resolved, parallel to book->list */
+	struct peer_addr *book_addrs; /* resolved, parallel to book->list */
 	const char *book_file;
 	bool asking_contact; /* the seed client's "choose a contact" question is up */
 	bool have_to;        /* an explicit recipient: --to, /to or a chosen contact */
@@ -100,9 +100,7 @@ static int resolve_target(struct chat_peer *cp, const char *text, struct peer_ad
 {
 	for (size_t i = 0; i < cp->book->count; i++) {
 		if (strcmp(cp->book->list[i].name, text) == 0) {
-			out->ss = cp->book_addrs[i];
-			out->len = sizeof(out->ss);
-			snprintf(out->label, sizeof(out->label), "%s", text);
+			*out = cp->book_addrs[i];
 			return 0;
 		}
 	}
@@ -224,7 +222,7 @@ static void sender_label(struct chat_peer *cp, const struct sockaddr_storage *fr
                          socklen_t fromlen, char *out, size_t outlen)
 {
 	for (size_t i = 0; i < cp->book->count; i++) {
-		if (net_sockaddr_equal((const struct sockaddr *)&cp->book_addrs[i],
+		if (net_sockaddr_equal((const struct sockaddr *)&cp->book_addrs[i].ss,
 		                       (const struct sockaddr *)from)) {
 			if (chat_ui_is_interactive())
 				snprintf(out, outlen, _("Message from %s:"),
@@ -328,9 +326,9 @@ static int resolve_contacts(struct chat_peer *cp)
 {
 	char err[NET_ERR_LEN];
 	for (size_t i = 0; i < cp->book->count; i++) {
-		socklen_t len;
-		if (net_resolve(&cp->book->list[i].spec, &cp->book_addrs[i], &len, err,
-		                sizeof(err)) < 0) {
+		struct peer_addr *pa = &cp->book_addrs[i];
+		snprintf(pa->label, sizeof(pa->label), "%s", cp->book->list[i].name);
+		if (net_resolve(&cp->book->list[i].spec, &pa->ss, &pa->len, err, sizeof(err)) < 0) {
 			cli_error(_("contact '%s': %s"), cp->book->list[i].name, err);
 			return -1;
 		}

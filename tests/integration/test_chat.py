@@ -366,3 +366,18 @@ def test_colour_on_a_terminal_only_and_never_with_no_color(tmux):
     tmux.wait("n", r"half\nEXIT=0")
     for name in ("c", "n"):
         assert not any(m in tmux.screen(name) for m in SANITIZER_MARKS)
+
+
+def test_stdin_from_a_file(tmp_path, peers):
+    """A regular file cannot be polled: it is read at once, and the chat still lingers."""
+    a = peers("--listen", "udp:127.0.0.1:0", "--linger", "0")
+    script = tmp_path / "lines"
+    script.write_text("from a file\n/contacts\nno newline at the end")
+    with open(script, "rb") as f:
+        res = subprocess.run([SOCKIT, "chat", "--contact", f"a={a.spec}", "--to", "a",
+                              "--linger", "0.2"], stdin=f, capture_output=True, timeout=10)
+    assert res.returncode == 0, res.stderr
+    assert f"a {a.spec}\n".encode() in res.stderr
+    a.wait_out(rb"no newline at the end$")
+    out, _ = a.finish()
+    assert [l.split(b": ", 1)[1] for l in out] == [b"from a file\n", b"no newline at the end\n"]
