@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "cli.h"
 #include "config.h"
 #include "guard.h"
@@ -83,7 +84,8 @@ static const struct opt_desc serve_options[] = {
 struct endpoint_req {
 	size_t service;
 	struct addr_spec spec;
-	bool from_file; /* a listen line: --NAME on the command line replaces these */
+	bool from_file;   /* a listen line: --NAME on the command line replaces these */
+	int inherited_fd; /* a socket from systemd, or -1 */
 };
 
 struct server;
@@ -182,6 +184,7 @@ static int add_endpoint(struct server *s, size_t service, const char *text, char
 	}
 	ep->service = service;
 	ep->from_file = false;
+	ep->inherited_fd = -1;
 	s->neps++;
 	return 0;
 }
@@ -210,6 +213,33 @@ static void load_config_file(struct server *s)
 	if (config_load(&schema, s->config_path, err, sizeof(err)) < 0) {
 		cli_error("%s", err);
 		exit(EXIT_CONFIG);
+	}
+}
+
+/* Sockets from systemd become endpoints of the service their FileDescriptorName= names. */
+static void add_inherited_endpoints(struct server *s)
+{
+	struct activation_socket socks[ACTIVATION_MAX];
+	char err[NET_ERR_LEN + 64];
+	int n = activation_take(socks, ACTIVATION_MAX, err, sizeof(err));
+	if (n < 0) {
+		cli_error("%s", err);
+		exit(EXIT_CONFIG);
+	}
+	for (int i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < s->nservices && strcmp(service_table[k]->name, socks[i].name) != 0)
+			k++;
+		if (k == s->nservices) {
+			cli_error("systemd socket %s is named '%s', which is no service of sockit",
+				  socks[i].bound, socks[i].name);
+			exit(EXIT_CONFIG);
+		}
+		if (add_endpoint(s, k, socks[i].bound, err, sizeof(err)) < 0) {
+			cli_error("systemd socket %s: %s", socks[i].bound, err);
+			exit(EXIT_CONFIG);
+		}
+		s->eps[s->neps - 1].inherited_fd = socks[i].fd;
 	}
 }
 
@@ -309,6 +339,7 @@ static void parse_options(struct server *s, int argc, char **argv)
 		cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
 	log_set_level(verbosity == 0 ? LOG_WARN : verbosity == 1 ? LOG_INFO : LOG_DEBUG);
 
+	add_inherited_endpoints(s);
 	if (s->neps == 0) { /* no service option: everything on its defaults */
 		for (size_t i = 0; i < s->nservices; i++) {
 			for (size_t k = 0; service_table[i]->defaults[k] != NULL; k++) {
@@ -362,7 +393,7 @@ static size_t default_threads(void)
  * have no SO_REUSEPORT, live on worker 0 only. */
 static bool endpoint_on_worker(const struct endpoint_req *req, size_t w)
 {
-	return w == 0 || (req->spec.transport != ADDR_UNIX &&
+	return w == 0 || (req->spec.transport != ADDR_UNIX && req->inherited_fd < 0 &&
 			  !service_table[req->service]->single_worker);
 }
 
@@ -374,7 +405,9 @@ static int start_endpoint(struct worker *w, struct endpoint_req *req)
 	const struct service_def *d = service_table[req->service];
 	char bound[ADDR_TEXT_MAX], err[NET_ERR_LEN];
 	struct net_opts opts = {.reuseport = s->nworkers > 1 && req->spec.transport != ADDR_UNIX};
-	int fd = net_listen(&req->spec, &opts, bound, sizeof(bound), err, sizeof(err));
+	int fd = req->inherited_fd >= 0
+			 ? activation_adopt(req->inherited_fd, bound, sizeof(bound), err, sizeof(err))
+			 : net_listen(&req->spec, &opts, bound, sizeof(bound), err, sizeof(err));
 	if (fd < 0) {
 		cli_error("%s: %s", d->name, err);
 		return -1;
@@ -480,6 +513,7 @@ static void on_stop_signal(struct ev_loop *loop, int signo, void *data)
 {
 	struct server *s = data;
 	struct worker *w0 = &s->workers[0];
+	activation_notify_stopping();
 	if (w0->stopping) { /* a second signal: stop now */
 		workers_tell(s, CTL_QUIT);
 		ev_loop_stop(loop);
@@ -645,6 +679,7 @@ int cmd_serve(int argc, char **argv)
 		goto out_free;
 	}
 
+	activation_notify_ready();
 	int rc = ev_loop_run(main_loop);
 	if (rc < 0) {
 		cli_error("event loop: %s", strerror(-rc));

@@ -36,8 +36,8 @@ def parse_addr(spec):
 class Server:
     """A running `sockit serve`; endpoints[(service, transport)] -> list of specs."""
 
-    def __init__(self, args, expect, env=None, timeout=10):
-        self.args = [SOCKIT, "serve", *args]
+    def __init__(self, args, expect, env=None, timeout=10, wrap=()):
+        self.args = [*wrap, SOCKIT, "serve", *args]  # wrap: a launcher, e.g. socket activation
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env)
         self.endpoints = {}
@@ -113,8 +113,8 @@ def serve():
     """serve(*args, expect=N) starts `sockit serve`; all are stopped (and must exit 0)."""
     started = []
 
-    def start(*args, expect=1, env=None):
-        s = Server(list(args), expect, env=env)
+    def start(*args, expect=1, env=None, wrap=()):
+        s = Server(list(args), expect, env=env, wrap=wrap)
         started.append(s)
         return s
 

@@ -1,0 +1,72 @@
+"""systemd socket activation: inherited sockets become endpoints of the service their
+FileDescriptorName= names (LISTEN_FDNAMES), tcp and udp alike, started the way systemd does."""
+import socket
+import subprocess
+import threading
+
+from conftest import SOCKIT, free_port, need, wait_port
+
+EXIT_CONFIG = 78
+
+
+def activate(port, name="echo", udp=True):
+    """systemd-socket-activate for a tcp socket, nested with a udp one of the same name."""
+    sa = need("systemd-socket-activate")
+    wrap = [sa, f"--fdname={name}", "-l", f"127.0.0.1:{port}", "--"]
+    if udp:
+        wrap += [sa, "--datagram", f"--fdname={name}", "-l", f"127.0.0.1:{port}", "--"]
+    return wrap
+
+
+def poke(port):
+    """systemd-socket-activate execs sockit on the first connection: make one, in the
+    background, and keep what the server replied."""
+    result = {}
+
+    def run():
+        wait_port("127.0.0.1", port, timeout=10)  # this connect is the activation
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(b"inherited")
+                result["reply"] = s.recv(100)
+        except OSError as e:  # a refused activation resets it
+            result["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, result
+
+
+def test_inherited_tcp_and_udp_sockets_serve_echo(serve):
+    port = free_port()
+    t, result = poke(port)
+    srv = serve("-v", expect=2, wrap=activate(port))
+    assert srv.spec("echo", "tcp") == f"tcp:127.0.0.1:{port}"
+    assert srv.spec("echo", "udp") == f"udp:127.0.0.1:{port}"
+    t.join(10)
+    assert result.get("reply") == b"INHERITED"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(b"dgram", ("127.0.0.1", port))
+        assert s.recv(100) == b"DGRAM"
+
+
+def test_inherited_sockets_replace_the_defaults(serve):
+    """No default endpoint (port 9000) is opened beside the inherited socket."""
+    port = free_port()
+    t, _ = poke(port)
+    srv = serve(expect=1, wrap=activate(port, udp=False))
+    t.join(10)
+    assert list(srv.endpoints) == [("echo", "tcp")]
+
+
+def test_unknown_name_is_refused():
+    port = free_port()
+    t, _ = poke(port)
+    res = subprocess.run([*activate(port, name="gopher", udp=False), SOCKIT, "serve"],
+                         capture_output=True, timeout=20)
+    t.join(10)
+    assert res.returncode == EXIT_CONFIG
+    assert res.stderr.decode().endswith(
+        f"sockit: systemd socket tcp:127.0.0.1:{port} is named 'gopher', which is no service "
+        "of sockit\n")
