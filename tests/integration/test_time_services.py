@@ -260,8 +260,9 @@ def burst(addr, payload, count, sock, wait=0.5):
 
 
 def test_rate_limit_burst_drop_refill(serve):
+    # one worker: each worker thread keeps its own buckets
     srv = serve("--time", "udp:127.0.0.1:0", "--echo", "udp:127.0.0.1:0", "--udp-rate", "2",
-                "--udp-burst", "10", "--limit-loopback", expect=2)
+                "--udp-burst", "10", "--limit-loopback", "--threads", "1", expect=2)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     got = burst(srv.addr("time", "udp"), b"%Y", 40, s)
     # the burst is answered, the excess dropped (a slow box may refill a token or two)
@@ -281,7 +282,7 @@ def test_loopback_is_exempt_by_default(serve):
 
 def test_sntp_rate_limited_client_gets_kod(serve):
     srv = serve("--sntp", "udp:127.0.0.1:0", "--udp-rate", "1", "--udp-burst", "3",
-                "--limit-loopback")
+                "--limit-loopback", "--threads", "1")
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     replies = [sntp_decode(r) for r in burst(srv.addr("sntp", "udp"), sntp_request(), 10, s)]
     assert len(replies) == 10
