@@ -17,6 +17,7 @@
 #include "config.h"
 #include "guard.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "serve.h"
 #include "service.h"
@@ -38,6 +39,7 @@ struct serve_config {
 	unsigned udp_burst;
 	bool limit_loopback;
 	unsigned threads;
+	char *metrics; /* --metrics ADDR, or NULL */
 };
 
 static const struct serve_config serve_defaults = {
@@ -78,6 +80,8 @@ static const struct opt_desc serve_options[] = {
 	{.name = "threads", .type = OPT_UINT, .offset = offsetof(struct serve_config, threads),
 	 .min = 0, .max = MAX_WORKERS, .metavar = "N",
 	 .help = "worker threads, each with its own loop; 0 = one per CPU"},
+	{.name = "metrics", .type = OPT_STRING, .offset = offsetof(struct serve_config, metrics),
+	 .metavar = "ADDR", .help = "serve Prometheus metrics over HTTP at ADDR (tcp or unix)"},
 	OPT_END,
 };
 
@@ -119,6 +123,8 @@ struct server {
 	size_t active_conns; /* atomic: --max-conns counts every worker's connections */
 	size_t nworkers;
 	struct worker workers[MAX_WORKERS];
+	struct metrics_ctx metrics;
+	struct addr_spec metrics_spec;
 	const char *config_path; /* --config FILE */
 	bool check_config;       /* --check-config: validate and exit */
 };
@@ -214,6 +220,20 @@ static void load_config_file(struct server *s)
 		cli_error("%s", err);
 		exit(EXIT_CONFIG);
 	}
+}
+
+static void check_metrics_addr(struct server *s)
+{
+	char why[256];
+	if (s->cfg.metrics == NULL || s->cfg.metrics[0] == '\0')
+		return;
+	if (addr_parse(s->cfg.metrics, ADDR_TCP, &s->metrics_spec, why, sizeof(why)) < 0)
+		cli_usage_error("serve", "--metrics: %s", why);
+	if (s->metrics_spec.transport == ADDR_UDP)
+		cli_usage_error("serve", "--metrics: expected a tcp or unix address, got '%s'",
+				s->cfg.metrics);
+	if (s->metrics_spec.transport != ADDR_UNIX && s->metrics_spec.host[0] == '\0')
+		snprintf(s->metrics_spec.host, sizeof(s->metrics_spec.host), "127.0.0.1");
 }
 
 /* Sockets from systemd become endpoints of the service their FileDescriptorName= names. */
@@ -339,6 +359,7 @@ static void parse_options(struct server *s, int argc, char **argv)
 		cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
 	log_set_level(verbosity == 0 ? LOG_WARN : verbosity == 1 ? LOG_INFO : LOG_DEBUG);
 
+	check_metrics_addr(s);
 	add_inherited_endpoints(s);
 	if (s->neps == 0) { /* no service option: everything on its defaults */
 		for (size_t i = 0; i < s->nservices; i++) {
@@ -397,6 +418,44 @@ static bool endpoint_on_worker(const struct endpoint_req *req, size_t w)
 			  !service_table[req->service]->single_worker);
 }
 
+static struct stream_limits server_stream_limits(struct server *s)
+{
+	return (struct stream_limits){
+		.max_conns = s->cfg.max_conns,
+		.output_cap = s->cfg.output_cap,
+		.idle_timeout_ms = s->cfg.idle_timeout_ms,
+		.request_timeout_ms = s->cfg.request_timeout_ms,
+		.active_conns = &s->active_conns,
+	};
+}
+
+/* --metrics: on worker 0, reading every service's shared counters. */
+static int start_metrics(struct server *s)
+{
+	struct worker *w = &s->workers[0];
+	for (size_t i = 0; i < s->nservices && i < METRICS_SERVICES_MAX; i++) {
+		s->metrics.names[i] = service_table[i]->name;
+		s->metrics.stats[i] = &s->stats[i];
+		s->metrics.n = i + 1;
+	}
+	char bound[ADDR_TEXT_MAX], err[NET_ERR_LEN];
+	int fd = net_listen(&s->metrics_spec, NULL, bound, sizeof(bound), err, sizeof(err));
+	if (fd < 0) {
+		cli_error("metrics: %s", err);
+		return -1;
+	}
+	struct stream_limits limits = server_stream_limits(s);
+	struct stream_server *srv = stream_server_new(w->loop, fd, bound, &metrics_stream,
+						      &s->metrics, &limits, &s->metrics.self);
+	if (srv == NULL) {
+		cli_error("metrics: %s: cannot start: %s", bound, strerror(ENOMEM));
+		return -1;
+	}
+	w->streams[w->nstreams++] = srv;
+	fprintf(stderr, "sockit: metrics: listening on %s\n", bound);
+	return 0;
+}
+
 /* Start req on worker w. Worker 0 binds first and rewrites req->spec to the bound address,
  * so that port 0 resolves once and every other worker joins that port. */
 static int start_endpoint(struct worker *w, struct endpoint_req *req)
@@ -432,13 +491,7 @@ static int start_endpoint(struct worker *w, struct endpoint_req *req)
 		}
 		w->dgrams[w->ndgrams++] = ep;
 	} else {
-		struct stream_limits limits = {
-			.max_conns = s->cfg.max_conns,
-			.output_cap = s->cfg.output_cap,
-			.idle_timeout_ms = s->cfg.idle_timeout_ms,
-			.request_timeout_ms = s->cfg.request_timeout_ms,
-			.active_conns = &s->active_conns,
-		};
+		struct stream_limits limits = server_stream_limits(s);
 		struct stream_server *srv =
 			stream_server_new(w->loop, fd, bound, d->stream, ctx, &limits, stats);
 		if (srv == NULL) {
@@ -596,6 +649,7 @@ static void server_free(struct server *s)
 		free(s->svc_config[i]);
 	}
 	free(s->cfg.bind);
+	free(s->cfg.metrics);
 }
 
 static void *worker_main(void *arg)
@@ -669,6 +723,8 @@ int cmd_serve(int argc, char **argv)
 				goto out_free;
 		}
 	}
+	if (s.cfg.metrics != NULL && s.cfg.metrics[0] != '\0' && start_metrics(&s) < 0)
+		goto out_free;
 	struct ev_loop *main_loop = s.workers[0].loop;
 	ev_signal_start(main_loop, SIGINT, on_stop_signal, &s);
 	ev_signal_start(main_loop, SIGTERM, on_stop_signal, &s);

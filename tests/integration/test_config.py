@@ -24,7 +24,7 @@ def help_sections():
         name, metavar, text = m.groups()
         if name in NOT_KEYS:
             continue
-        if metavar == "ADDR":  # a service's endpoint flag opens its section
+        if metavar == "ADDR" and "repeatable)" in text:  # a service's flag opens its section
             current = sections.setdefault(name, {})
             current["listen"] = None
             continue
