@@ -1,5 +1,6 @@
 """systemd socket activation: inherited sockets become endpoints of the service their
 FileDescriptorName= names (LISTEN_FDNAMES), tcp and udp alike, started the way systemd does."""
+import re
 import socket
 import subprocess
 import threading
@@ -70,3 +71,19 @@ def test_unknown_name_is_refused():
     assert res.stderr.decode().endswith(
         f"sockit: systemd socket tcp:127.0.0.1:{port} is named 'gopher', which is no service "
         "of sockit\n")
+
+
+def test_sockets_map_by_name_not_order(serve):
+    """fd 3 is named daytime and fd 4 echo: the reverse of sockit's service order."""
+    day, echo = free_port(), free_port()
+    t, result = poke(echo)
+    wrap = [need("systemd-socket-activate"), "--fdname=daytime:echo",
+            "-l", f"127.0.0.1:{day}", "-l", f"127.0.0.1:{echo}", "--"]
+    srv = serve(expect=2, wrap=wrap)
+    assert srv.spec("daytime", "tcp") == f"tcp:127.0.0.1:{day}"
+    assert srv.spec("echo", "tcp") == f"tcp:127.0.0.1:{echo}"
+    t.join(10)
+    assert result.get("reply") == b"INHERITED"
+    with socket.create_connection(("127.0.0.1", day), timeout=10) as s:
+        text = s.makefile("rb").read()
+    assert re.fullmatch(rb"\w+day, \w+ \d+, \d{4} \d\d:\d\d:\d\d-\w+\r\n", text), text
