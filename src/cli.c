@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 
@@ -62,4 +63,17 @@ long cli_parse_seconds(const char *text)
 	if (errno != 0 || end == text || *end != '\0' || !isfinite(s) || s < 0 || s > 86400)
 		return -1;
 	return (long)llround(s * 1000.0);
+}
+
+int cli_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur > 1 << 24 ? 1 << 24 : (int)rl.rlim_cur;
 }

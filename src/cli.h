@@ -26,6 +26,10 @@ __attribute__((noreturn, format(printf, 2, 3))) void cli_usage_error(const char 
 void cli_parse_client_addr(const char *cmd, int *argc, char ***argv, const char *default_spec,
 			   enum addr_transport default_transport, struct addr_spec *out);
 
+/* Raise the soft open-file limit to the hard one (as redis and nginx do), so that many
+ * connections fit. Returns the limit now in force (capped at 2^24). */
+int cli_raise_fd_limit(void);
+
 /* Parse a decimal timeout in seconds ("2", "0.5") to milliseconds; -1 if invalid. */
 long cli_parse_seconds(const char *text);
 

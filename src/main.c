@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "chat_peer.h"
+#include "bench.h"
 #include "echo_client.h"
 #include "i18n.h"
 #include "serve.h"
@@ -16,6 +17,7 @@ struct cmd_entry {
 static const struct cmd_entry cmd_table[] = {
 	{.name = "serve", .summary = "run the services on one event loop", .exec = cmd_serve},
 	{.name = "echo", .summary = "echo client: interactive, one-shot or piped", .exec = cmd_echo},
+	{.name = "bench", .summary = "load an echo server and report rate and latency", .exec = cmd_bench},
 	{.name = "chat", .summary = "udp chat peer: contacts, messages while you type", .exec = cmd_chat},
 };
 

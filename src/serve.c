@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "activation.h"
@@ -385,18 +384,9 @@ static void parse_options(struct server *s, int argc, char **argv)
 
 enum { CTL_DRAIN = 'd', CTL_QUIT = 'q' };
 
-/* Like redis and nginx: take the hard limit, so the default --max-conns fits. */
 static int raise_fd_limit(unsigned want)
 {
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 1024;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-		getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	int have = rl.rlim_cur > 1 << 24 ? 1 << 24 : (int)rl.rlim_cur;
+	int have = cli_raise_fd_limit();
 	if ((unsigned)have < want + FD_RESERVE)
 		log_warn("open-file limit is %d, below --max-conns %u + %d: connections past the "
 			 "limit will wait for free fds",

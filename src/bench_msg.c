@@ -1,0 +1,106 @@
+/* bench_msg.c - message contents for `sockit bench` and their checks. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_msg.h"
+#include "upper.h"
+
+int bench_msg_init(struct bench_msg *m, size_t size, bool plain)
+{
+	size_t len = BENCH_PATTERN_CYCLE + size;
+	*m = (struct bench_msg){.size = size,
+				.hdr = size < BENCH_SEQ_DIGITS ? size : BENCH_SEQ_DIGITS,
+				.plain = plain};
+	m->pattern = malloc(len);
+	m->expect = malloc(len);
+	if (m->pattern == NULL || m->expect == NULL) {
+		bench_msg_free(m);
+		return -ENOMEM;
+	}
+	uint32_t x = 2463534242u; /* xorshift32: any fixed lowercase sequence will do */
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		m->pattern[i] = (uint8_t)('a' + x % 26);
+	}
+	memcpy(m->expect, m->pattern, len);
+	if (!plain)
+		upper_ascii(m->expect, len);
+	return 0;
+}
+
+void bench_msg_free(struct bench_msg *m)
+{
+	free(m->pattern);
+	free(m->expect);
+	m->pattern = m->expect = NULL;
+}
+
+uint64_t bench_msg_seq_modulus(const struct bench_msg *m)
+{
+	uint64_t mod = 1;
+	for (size_t i = 0; i < m->hdr; i++)
+		mod *= 26;
+	return mod;
+}
+
+void bench_msg_header(const struct bench_msg *m, uint64_t seq, uint8_t *out)
+{
+	for (size_t i = m->hdr; i-- > 0;) {
+		out[i] = (uint8_t)('a' + seq % 26);
+		seq /= 26;
+	}
+}
+
+static size_t payload_offset(uint64_t seq)
+{
+	return (size_t)((seq * 2654435761u) % BENCH_PATTERN_CYCLE);
+}
+
+const uint8_t *bench_msg_payload(const struct bench_msg *m, uint64_t seq)
+{
+	return m->pattern + payload_offset(seq);
+}
+
+void bench_msg_fill(const struct bench_msg *m, uint64_t seq, uint8_t *out)
+{
+	bench_msg_header(m, seq, out);
+	memcpy(out + m->hdr, bench_msg_payload(m, seq), m->size - m->hdr);
+}
+
+bool bench_msg_check(const struct bench_msg *m, uint64_t seq, size_t off, const uint8_t *data,
+		     size_t len)
+{
+	if (off + len > m->size)
+		return false;
+	if (off < m->hdr) {
+		uint8_t hdr[BENCH_SEQ_DIGITS];
+		bench_msg_header(m, seq, hdr);
+		if (!m->plain)
+			upper_ascii(hdr, m->hdr);
+		size_t n = m->hdr - off < len ? m->hdr - off : len;
+		if (memcmp(data, hdr + off, n) != 0)
+			return false;
+		data += n;
+		off += n;
+		len -= n;
+	}
+	return len == 0 ||
+	       memcmp(data, m->expect + payload_offset(seq) + (off - m->hdr), len) == 0;
+}
+
+int64_t bench_msg_reply_seq(const struct bench_msg *m, const uint8_t *data, size_t len)
+{
+	if (len != m->size)
+		return -1;
+	uint64_t seq = 0;
+	for (size_t i = 0; i < m->hdr; i++) {
+		uint8_t b = data[i] | 0x20; /* either case: a wrong case is a mismatch, not loss */
+		if (b < 'a' || b > 'z')
+			return -1;
+		seq = seq * 26 + (uint64_t)(b - 'a');
+	}
+	return (int64_t)seq;
+}

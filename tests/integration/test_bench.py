@@ -1,0 +1,131 @@
+"""`sockit bench`: replies are verified, counts are exact, --json parses, threads work."""
+import json
+
+from conftest import run_sockit
+
+
+def bench(*args, timeout=30):
+    return run_sockit("bench", *args, timeout=timeout)
+
+
+def as_json(res):
+    assert res.stdout.count(b"\n") == 1, res.stdout
+    return json.loads(res.stdout)
+
+
+def test_count_is_exact_over_tcp(echo_server):
+    res = bench("--count", "1000", "--conns", "3", "--depth", "4", "--json",
+                echo_server.spec("echo", "tcp"))
+    assert res.returncode == 0, res.stderr
+    r = as_json(res)
+    assert r["messages"] == 1000
+    assert r["mismatches"] == 0 and r["timeouts"] == 0 and r["errors"] == 0
+    assert r["transport"] == "tcp" and r["conns"] == 3 and r["depth"] == 4 and r["size"] == 64
+    lat = r["latency_us"]
+    assert 0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"]
+    assert r["msgs_per_s"] > 0 and r["mb_per_s"] > 0
+
+
+def test_count_is_exact_over_udp_with_threads(echo_server):
+    res = bench("-n", "777", "-c", "4", "-d", "3", "-T", "2", "--json",
+                echo_server.spec("echo", "udp"))
+    assert res.returncode == 0, res.stderr
+    r = as_json(res)
+    assert r["threads"] == 2
+    # udp may lose a datagram on a loaded box; a lost one is a timeout and fails the run
+    assert r["messages"] == 777
+
+
+def test_unix_and_large_messages(serve, tmp_path):
+    path = tmp_path / "e.sock"
+    srv = serve("--echo", f"unix:{path}", expect=1)
+    res = bench("-n", "50", "--size", "200000", "--depth", "2", "--json", f"unix:{path}")
+    assert res.returncode == 0, res.stderr
+    r = as_json(res)
+    assert r["messages"] == 50 and r["mismatches"] == 0
+    srv.stop()
+
+
+def test_duration_mode_runs_and_stops(echo_server):
+    res = bench("--duration", "0.5", "-c", "2", "--json", echo_server.spec("echo", "tcp"))
+    assert res.returncode == 0, res.stderr
+    r = as_json(res)
+    assert r["messages"] > 10
+    assert 0.4 < r["seconds"] < 5
+
+
+def test_plain_server_without_plain_is_mismatch(serve):
+    srv = serve("--plain", "--echo", "tcp:127.0.0.1:0", "--echo", "udp:127.0.0.1:0", expect=2)
+    for spec in (srv.spec("echo", "tcp"), srv.spec("echo", "udp")):
+        res = bench("-n", "20", "--json", spec)
+        assert res.returncode == 65, res.stderr
+        r = as_json(res)
+        assert r["mismatches"] == 20, r
+        assert b"did not match" in res.stderr
+        # the same server is right with --plain
+        res = bench("-n", "20", "--plain", "--json", spec)
+        assert res.returncode == 0, res.stderr
+        assert as_json(res)["mismatches"] == 0
+
+
+def test_uppercase_server_with_plain_is_mismatch(echo_server):
+    res = bench("-n", "10", "-d", "2", "--plain", echo_server.spec("echo", "udp"))
+    assert res.returncode == 65
+    assert b"10 mismatches" in res.stdout
+
+
+def test_silent_udp_peer_is_timeouts(tmp_path):
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:  # bound, never answers
+        sink.bind(("127.0.0.1", 0))
+        port = sink.getsockname()[1]
+        res = bench("-n", "3", "-d", "3", "--timeout", "0.3", "--json", f"udp:127.0.0.1:{port}")
+    assert res.returncode == 65, res.stderr
+    assert as_json(res)["timeouts"] == 3
+    assert b"no reply within 0.3 s" in res.stderr
+
+
+def test_non_echo_stream_peer_fails(tmp_path):
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def talk():  # answers each message with more bytes than it got
+        c, _ = srv.accept()
+        c.recv(100)
+        c.sendall(b"X" * 200)
+        c.recv(100)
+        c.close()
+
+    t = threading.Thread(target=talk, daemon=True)
+    t.start()
+    res = bench("-n", "5", f"tcp:127.0.0.1:{srv.getsockname()[1]}")
+    t.join(5)
+    srv.close()
+    assert res.returncode != 0
+    assert b"mismatches" in res.stdout
+
+
+def test_refused_is_one_clear_line():
+    res = bench("-n", "5", "tcp:127.0.0.1:1")
+    assert res.returncode == 69
+    assert res.stderr == b"sockit: connect tcp:127.0.0.1:1: Connection refused\n"
+
+
+def test_human_output_and_no_progress_line_off_terminal(echo_server):
+    res = bench("-n", "200", echo_server.spec("echo", "tcp"))
+    assert res.returncode == 0, res.stderr
+    out = res.stdout.decode()
+    for word in ("msgs/s", "MB/s", "p50", "p90", "p99", "p99.9", "max", "0 mismatches"):
+        assert word in out, out
+    assert b"\r" not in res.stderr and b"\r" not in res.stdout
+
+
+def test_bad_options_are_usage_errors():
+    for args in (["--conns", "0"], ["--depth", "x"], ["--proto", "nope"],
+                 ["--size", "70000", "udp:127.0.0.1:9"], ["--count", "2", "--conns", "3"]):
+        res = bench(*args)
+        assert res.returncode == 64, args
+        assert res.stderr.startswith(b"sockit: "), res.stderr
