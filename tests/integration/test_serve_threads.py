@@ -7,14 +7,20 @@ import time
 from conftest import run_sockit
 
 
-def thread_count(pid):
-    return len(os.listdir(f"/proc/{pid}/task"))
+def thread_count(pid, want):
+    """Threads of pid, waiting up to 5 s for want (workers start after the listen lines)."""
+    deadline = time.monotonic() + 5
+    while True:
+        n = len(os.listdir(f"/proc/{pid}/task"))
+        if n >= want or time.monotonic() > deadline:
+            return n
+        time.sleep(0.02)
 
 
 def test_threads_serve_tcp_and_udp(serve):
     srv = serve("--threads", "2", "--echo", "tcp:127.0.0.1:0", "--echo", "udp:127.0.0.1:0",
                 expect=2)
-    assert thread_count(srv.proc.pid) >= 2  # ASan may add a thread of its own
+    assert thread_count(srv.proc.pid, 2) >= 2  # ASan may add a thread of its own
     # Many connections from different source ports land on both workers.
     host, port = srv.addr("echo", "tcp")
     conns = [socket.create_connection((host, port), timeout=5) for _ in range(16)]
@@ -36,7 +42,7 @@ def test_threads_listen_line_printed_once(serve):
     srv = serve("--threads", "3", "--echo", "tcp:127.0.0.1:0", expect=1)
     time.sleep(0.3)
     assert len(re.findall(r"listening on", srv.stderr)) == 1
-    assert thread_count(srv.proc.pid) >= 3
+    assert thread_count(srv.proc.pid, 3) >= 3
     res = run_sockit("echo", srv.spec("echo", "tcp"), input=b"threads")
     assert res.stdout == b"THREADS"
     assert srv.stop() == 0
