@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "contacts.h"
 #include "ev.h"
+#include "guard.h"
 #include "i18n.h"
 #include "net.h"
 
@@ -24,6 +25,9 @@
 #define DEFAULT_LINGER_MS   1000  /* after EOF on stdin, for replies still on their way */
 #define RECV_MAX            65536 /* one incoming datagram, shown whole however long */
 #define RECV_BATCH          64    /* datagrams per wake-up, so typing stays responsive */
+#define DEFAULT_RATE        20    /* messages a second shown from one sender... */
+#define RATE_BURST_FACTOR   5     /* ...after a burst of this many seconds' worth */
+#define DROP_NOTICE_MS      1000  /* how often dropped messages are reported */
 #define LOOP_MAX_FDS        64
 #define LABEL_MAX           (ADDR_TEXT_MAX + CONTACT_NAME_MAX + 64)
 
@@ -48,6 +52,10 @@ struct chat_peer {
 	long linger_ms;
 	bool colour;
 	struct ev_timer linger;
+	struct dgram_guard *guard; /* a flooding sender must not scroll everyone else away */
+	unsigned rate;
+	unsigned long dropped; /* since the last report */
+	struct ev_timer drop_notice;
 	int rc;
 };
 
@@ -63,6 +71,8 @@ static void usage(FILE *out)
 	        "  -C, --contact NAME=ADDR  add a contact (may be repeated)\n"
 	        "  -m, --max-message BYTES  longest message sent (default: 1024)\n"
 	        "      --linger SECONDS     after end of input, wait for replies (default: 1)\n"
+	        "      --rate N             messages a second shown per sender, 0 = all (default: "
+	        "20)\n"
 	        "  -h, --help               show this help\n\n"
 	        "Commands: /to NAME|ADDR, /contacts, /help, /quit; 'quit' goes back to choosing\n"
 	        "a contact. Without a recipient a line answers the last sender.\n"),
@@ -267,6 +277,12 @@ static void on_socket_readable(struct ev_loop *loop, int fd, void *data, int eve
 			chat_ui_notice("recv: %s", strerror(errno));
 			continue;
 		}
+		if (guard_check(cp->guard, (const struct sockaddr *)&from, 0, ev_now_ms(loop)) ==
+		    GUARD_RATE_LIMITED) {
+			if (cp->dropped++ == 0)
+				ev_timer_start(loop, &cp->drop_notice, DROP_NOTICE_MS);
+			continue;
+		}
 		char label[LABEL_MAX];
 		sender_label(cp, &from, fromlen, label, sizeof(label));
 		chat_text_render(shown, sizeof(shown), label, msg, (size_t)n, cp->colour);
@@ -280,6 +296,15 @@ static void on_socket_readable(struct ev_loop *loop, int fd, void *data, int eve
 			update_prompt(cp);
 		}
 	}
+}
+
+static void on_drop_notice(struct ev_loop *loop, struct ev_timer *timer, void *data)
+{
+	(void)loop, (void)timer;
+	struct chat_peer *cp = data;
+	chat_ui_notice(_("dropped %lu messages from senders over %u a second (--rate)"),
+	               cp->dropped, cp->rate);
+	cp->dropped = 0;
 }
 
 static void on_signal(struct ev_loop *loop, int signo, void *data)
@@ -346,7 +371,7 @@ static void default_contacts_file(char *out, size_t outlen)
 		snprintf(out, outlen, "%s/.config/sockit/contacts", home != NULL ? home : "");
 }
 
-enum { OPT_LINGER = 256 };
+enum { OPT_LINGER = 256, OPT_RATE };
 
 struct chat_args {
 	const char *listen;
@@ -363,6 +388,7 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 	    {"contact", required_argument, NULL, 'C'},
 	    {"max-message", required_argument, NULL, 'm'},
 	    {"linger", required_argument, NULL, OPT_LINGER},
+	    {"rate", required_argument, NULL, OPT_RATE},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -401,6 +427,16 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 				cli_usage_error("chat", "--linger: expected seconds, got '%s'",
 				                optarg);
 			break;
+		case OPT_RATE: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || v > 1000000)
+				cli_usage_error("chat", "--rate: expected 0-1000000, got '%s'",
+				                optarg);
+			cp->rate = (unsigned)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -437,8 +473,10 @@ static int open_socket(struct chat_peer *cp, const char *listen)
 
 int cmd_chat(int argc, char **argv)
 {
-	struct chat_peer cp = {
-	    .fd = -1, .max_message = DEFAULT_MAX_MESSAGE, .linger_ms = DEFAULT_LINGER_MS};
+	struct chat_peer cp = {.fd = -1,
+	                       .max_message = DEFAULT_MAX_MESSAGE,
+	                       .linger_ms = DEFAULT_LINGER_MS,
+	                       .rate = DEFAULT_RATE};
 	struct chat_args args = {0};
 	char default_file[4096], err[NET_ERR_LEN];
 	static const struct chat_ui_ops ui_ops = {.on_line = on_line, .on_eof = on_eof};
@@ -480,6 +518,15 @@ int cmd_chat(int argc, char **argv)
 	rc = EXIT_OSERR;
 	signal(SIGPIPE, SIG_IGN);
 	ev_timer_init(&cp.linger, on_linger_done, &cp);
+	ev_timer_init(&cp.drop_notice, on_drop_notice, &cp);
+	/* loopback too: a local flood scrolls the screen as well as a remote one */
+	struct guard_config gcfg = {
+	    .rate = cp.rate, .burst = cp.rate * RATE_BURST_FACTOR, .limit_loopback = true};
+	cp.guard = guard_new(&gcfg);
+	if (cp.guard == NULL) {
+		cli_error("out of memory");
+		goto out_close_socket;
+	}
 	if (ev_io_start(cp.loop, cp.fd, EV_READ, on_socket_readable, &cp) < 0 ||
 	    ev_signal_start(cp.loop, SIGINT, on_signal, &cp) < 0 ||
 	    ev_signal_start(cp.loop, SIGTERM, on_signal, &cp) < 0) {
@@ -501,6 +548,7 @@ int cmd_chat(int argc, char **argv)
 	}
 	rc = cp.rc < 0 ? 0 : cp.rc;
 out_close_socket:
+	guard_free(cp.guard);
 	ev_io_stop(cp.loop, cp.fd);
 	close(cp.fd);
 out_free_loop:

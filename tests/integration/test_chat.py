@@ -381,3 +381,16 @@ def test_stdin_from_a_file(tmp_path, peers):
     a.wait_out(rb"no newline at the end$")
     out, _ = a.finish()
     assert [l.split(b": ", 1)[1] for l in out] == [b"from a file\n", b"no newline at the end\n"]
+
+
+def test_a_flooding_sender_is_rate_limited_and_reported(peers):
+    chat = peers("--listen", "udp:127.0.0.1:0", "--rate", "10", "--linger", "0")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        for i in range(300):
+            s.sendto(b"flood %d" % i, chat.addr)
+        chat.wait_err(rb"dropped \d+ messages from senders over 10 a second")
+    out, err = chat.finish()
+    assert 40 <= len(out) <= 80, len(out)  # the burst (5 s worth) and a little refill
+    dropped = sum(int(n) for n in re.findall(rb"dropped (\d+) messages", err))
+    assert dropped >= 100 and len(out) + dropped <= 300  # the kernel may drop some too
