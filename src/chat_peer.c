@@ -116,11 +116,15 @@ static int resolve_target(struct chat_peer *cp, const char *text, struct peer_ad
 	}
 	char shown[ESCAPE_MAX(CONTACTS_LINE_MAX)], err[NET_ERR_LEN];
 	struct addr_spec spec;
+	escape_text(shown, sizeof(shown), text, strlen(text));
 	if (strchr(text, ':') == NULL || addr_parse(text, ADDR_UDP, &spec, err, sizeof(err)) < 0 ||
-	    spec.transport != ADDR_UDP || spec.host[0] == '\0' || spec.port == 0) {
-		escape_text(shown, sizeof(shown), text, strlen(text));
+	    spec.host[0] == '\0' || spec.port == 0) {
 		chat_ui_notice(_("unknown contact '%s' (see /contacts, or give udp:HOST:PORT)"),
 		               shown);
+		return -1;
+	}
+	if (spec.transport != ADDR_UDP) {
+		chat_ui_notice(_("'%s' is not a udp address"), shown);
 		return -1;
 	}
 	if (net_resolve(&spec, &out->ss, &out->len, err, sizeof(err)) < 0) {
@@ -158,6 +162,7 @@ static void on_line(void *data, const char *line)
 	struct chat_peer *cp = data;
 	struct chat_input in = chat_text_parse_input(line);
 	char target[CONTACTS_LINE_MAX + 1];
+	struct peer_addr to;
 	switch (in.kind) {
 	case CHAT_INPUT_EMPTY:
 		return;
@@ -202,7 +207,8 @@ static void on_line(void *data, const char *line)
 		}
 		memcpy(target, in.arg, in.len);
 		target[in.len] = '\0';
-		if (resolve_target(cp, target, &cp->to) == 0) {
+		if (resolve_target(cp, target, &to) == 0) {
+			cp->to = to;
 			cp->have_to = true;
 			cp->asking_contact = false;
 		}

@@ -195,9 +195,10 @@ def test_unknown_contact(peers, tmp_path):
     assert res.returncode == 64
     assert b"sockit: unknown contact 'nobody' (see /contacts, or give udp:HOST:PORT)\n" in res.stderr
     chat = peers("--contact", "a=udp:127.0.0.1:9", "--linger", "0")
-    chat.send("/to nob\x1bdy\nhello\n/to a\n/contacts\n")
+    chat.send("/to nob\x1bdy\nhello\n/to a\n/to tcp:127.0.0.1:5\n/contacts\n")
     _, err = chat.finish()
     assert b"sockit: unknown contact 'nob\\x1bdy'" in err
+    assert b"sockit: 'tcp:127.0.0.1:5' is not a udp address\n" in err
     # nothing silently dropped: with no recipient the message is refused out loud
     assert b"sockit: no one to send to: pick a contact with /to NAME, or wait for a message\n" in err
     assert b"a udp:127.0.0.1:9\n" in err  # /contacts, on stderr: stdout is for messages
@@ -394,3 +395,9 @@ def test_a_flooding_sender_is_rate_limited_and_reported(peers):
     assert 40 <= len(out) <= 80, len(out)  # the burst (5 s worth) and a little refill
     dropped = sum(int(n) for n in re.findall(rb"dropped (\d+) messages", err))
     assert dropped >= 100 and len(out) + dropped <= 300  # the kernel may drop some too
+
+
+def test_sigterm_exits_0_at_once(peers):
+    chat = peers("--listen", "udp:127.0.0.1:0", "--linger", "30")
+    chat.proc.terminate()
+    assert chat.proc.wait(timeout=5) == 0
