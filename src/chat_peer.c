@@ -456,9 +456,9 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 }
 
 /* The socket: --listen, else an ephemeral port of the family the first recipient needs. */
-static int open_socket(struct chat_peer *cp, const char *listen)
+static int open_socket(struct chat_peer *cp, const char *listen, char *bound, size_t boundlen)
 {
-	char err[NET_ERR_LEN], bound[ADDR_TEXT_MAX];
+	char err[NET_ERR_LEN];
 	struct addr_spec spec;
 	const char *text = listen;
 	if (text == NULL)
@@ -468,12 +468,11 @@ static int open_socket(struct chat_peer *cp, const char *listen)
 		cli_usage_error("chat", "--listen: %s", err);
 	if (spec.transport != ADDR_UDP)
 		cli_usage_error("chat", "--listen: '%s' is not a udp address", text);
-	cp->fd = net_udp_socket(&spec, bound, sizeof(bound), err, sizeof(err));
+	cp->fd = net_udp_socket(&spec, bound, boundlen, err, sizeof(err));
 	if (cp->fd < 0) {
 		cli_error("%s", err);
 		return -1;
 	}
-	cli_error("chat: listening on %s", bound);
 	return 0;
 }
 
@@ -519,7 +518,8 @@ int cmd_chat(int argc, char **argv)
 		cp.have_to = true;
 	}
 	rc = EXIT_UNAVAIL;
-	if (open_socket(&cp, args.listen) < 0)
+	char bound[ADDR_TEXT_MAX];
+	if (open_socket(&cp, args.listen, bound, sizeof(bound)) < 0)
 		goto out_free_loop;
 	rc = EXIT_OSERR;
 	signal(SIGPIPE, SIG_IGN);
@@ -539,6 +539,8 @@ int cmd_chat(int argc, char **argv)
 		cli_error("event loop: %s", strerror(errno));
 		goto out_close_socket;
 	}
+	/* only now: whoever waits for this line may signal us at once */
+	cli_error("chat: listening on %s", bound);
 	cp.asking_contact = interactive && cp.book->count > 0 && !cp.have_to;
 	update_prompt(&cp);
 	cp.rc = -1;

@@ -362,6 +362,7 @@ def test_colour_on_a_terminal_only_and_never_with_no_color(tmux):
     assert "blue text" in tmux.screen("c")
     tmux.keys("c", "C-d")
     tmux.keys("n", "half")
+    tmux.wait("n", r"Reply: half$")  # typed, not still in the tty's queue (SIGINT flushes it)
     tmux.keys("n", "C-c")  # SIGINT: a clean exit, the half line kept, the terminal restored
     tmux.wait("c", r"EXIT=0")
     tmux.wait("n", r"half\nEXIT=0")
