@@ -1,6 +1,7 @@
 /* client_io.c - the clients' blocking I/O: every wait has a deadline, so nothing hangs. */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -101,6 +102,39 @@ ssize_t client_recv_datagram(int fd, void *buf, size_t cap, int timeout_ms, char
 		}
 		return n;
 	}
+}
+
+ssize_t client_recv_until(int fd, void *buf, size_t cap, int delim, int timeout_ms, char *err,
+			  size_t errlen)
+{
+	long long deadline = now_ms() + timeout_ms;
+	size_t got = 0;
+	while (got < cap) {
+		int r = wait_readable(fd, deadline);
+		if (r == 0) {
+			timed_out(err, errlen, timeout_ms);
+			return -1;
+		}
+		ssize_t n = r < 0 ? -1 : recv(fd, (char *)buf + got, cap - got, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			if (delim >= 0 && got == 0) {
+				snprintf(err, errlen, "connection closed by the server");
+				return -1;
+			}
+			break;
+		}
+		bool done = delim >= 0 && memchr((char *)buf + got, delim, (size_t)n) != NULL;
+		got += (size_t)n;
+		if (done)
+			break;
+	}
+	return (ssize_t)got;
 }
 
 int client_write_all(int fd, const void *data, size_t len)

@@ -13,6 +13,10 @@ ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *e
 /* Read one datagram within timeout_ms. */
 ssize_t client_recv_datagram(int fd, void *buf, size_t cap, int timeout_ms, char *err,
 			     size_t errlen);
+/* Read until the byte delim (kept) arrives, or with delim < 0 until the server closes; at most
+ * cap bytes, all within timeout_ms. A close before any byte of a delimited reply is an error. */
+ssize_t client_recv_until(int fd, void *buf, size_t cap, int delim, int timeout_ms, char *err,
+			  size_t errlen);
 int client_write_all(int fd, const void *data, size_t len);
 
 /* A line from the terminal with editing and history (libedit), without its newline;

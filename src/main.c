@@ -7,6 +7,7 @@
 #include "echo_client.h"
 #include "i18n.h"
 #include "serve.h"
+#include "time_client.h"
 
 struct cmd_entry {
 	const char *name;
@@ -18,6 +19,7 @@ static const struct cmd_entry cmd_table[] = {
 	{.name = "serve", .summary = "run the services on one event loop", .exec = cmd_serve},
 	{.name = "echo", .summary = "echo client: interactive, one-shot or piped", .exec = cmd_echo},
 	{.name = "bench", .summary = "load an echo server and report rate and latency", .exec = cmd_bench},
+	{.name = "time", .summary = "time client: seed, daytime, rfc868, sntp", .exec = cmd_time},
 	{.name = "chat", .summary = "udp chat peer: contacts, messages while you type", .exec = cmd_chat},
 };
 

@@ -47,7 +47,8 @@ static size_t format_now(const struct time_seed_config *cfg, struct timespec whe
 static void log_request(const char *peer, const void *req, size_t len)
 {
 	char shown[ESCAPE_MAX(TIMEFMT_MAX_REQUEST)];
-	escape_text(shown, sizeof(shown), req, len < TIMEFMT_MAX_REQUEST ? len : TIMEFMT_MAX_REQUEST);
+	size_t shown_len = len < TIMEFMT_MAX_REQUEST ? len : TIMEFMT_MAX_REQUEST;
+	escape_text(shown, sizeof(shown), req, shown_len);
 	log_info("time: %s: format '%s'", peer, shown);
 }
 

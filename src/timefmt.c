@@ -52,7 +52,8 @@ int timefmt_check(const char *fmt, size_t len, bool single_line, char *err, size
 		unsigned char conv = i < len ? (unsigned char)fmt[i] : '\0';
 		if (modified || conv == '\0' || strchr(TIMEFMT_ALLOWED, conv) == NULL) {
 			char shown[SPEC_SHOWN * 4 + 4];
-			quote_spec(fmt + start, (i < len ? i + 1 : len) - start, shown, sizeof(shown));
+			size_t end = i < len ? i + 1 : len;
+			quote_spec(fmt + start, end - start, shown, sizeof(shown));
 			snprintf(err, errlen, "unsupported conversion %s", shown);
 			return -1;
 		}
