@@ -55,6 +55,14 @@ void cli_parse_client_addr(const char *cmd, int *argc, char ***argv, const char 
 		snprintf(out->host, sizeof(out->host), "127.0.0.1");
 }
 
+int cli_parse_timeout(const char *cmd, const char *text)
+{
+	long ms = cli_parse_seconds(text);
+	if (ms <= 0)
+		cli_usage_error(cmd, "--timeout: expected seconds > 0, got '%s'", text);
+	return ms > 1 << 30 ? 1 << 30 : (int)ms;
+}
+
 long cli_parse_seconds(const char *text)
 {
 	char *end;

@@ -32,5 +32,7 @@ int cli_raise_fd_limit(void);
 
 /* Parse a decimal timeout in seconds ("2", "0.5") to milliseconds; -1 if invalid. */
 long cli_parse_seconds(const char *text);
+/* The clients' --timeout: seconds > 0 to milliseconds (at most 2^30), or a usage error. */
+int cli_parse_timeout(const char *cmd, const char *text);
 
 #endif

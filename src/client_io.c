@@ -56,24 +56,36 @@ int client_send_all(int fd, const void *data, size_t len, char *err, size_t errl
 	return 0;
 }
 
+/* One receive before the deadline: bytes read (> 0), 0 when the server closed, or -1 with the
+ * reason in err. */
+static ssize_t recv_some(int fd, void *buf, size_t cap, long long deadline, int timeout_ms,
+			 char *err, size_t errlen)
+{
+	for (;;) {
+		int r = wait_readable(fd, deadline);
+		if (r == 0) {
+			timed_out(err, errlen, timeout_ms);
+			return -1;
+		}
+		ssize_t n = r < 0 ? -1 : recv(fd, buf, cap, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			snprintf(err, errlen, "%s", strerror(errno));
+		return n;
+	}
+}
+
 ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *err,
 			  size_t errlen)
 {
 	long long deadline = now_ms() + timeout_ms;
 	size_t got = 0;
 	while (got < len) {
-		int r = wait_readable(fd, deadline);
-		if (r == 0) {
-			timed_out(err, errlen, timeout_ms);
+		ssize_t n = recv_some(fd, (char *)buf + got, len - got, deadline, timeout_ms, err,
+				      errlen);
+		if (n < 0)
 			return -1;
-		}
-		ssize_t n = r < 0 ? -1 : recv(fd, (char *)buf + got, len - got, MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s", strerror(errno));
-			return -1;
-		}
 		if (n == 0) {
 			snprintf(err, errlen, "connection closed by the server");
 			return -1;
@@ -86,22 +98,8 @@ ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *e
 ssize_t client_recv_datagram(int fd, void *buf, size_t cap, int timeout_ms, char *err,
 			     size_t errlen)
 {
-	long long deadline = now_ms() + timeout_ms;
-	for (;;) {
-		int r = wait_readable(fd, deadline);
-		if (r == 0) {
-			timed_out(err, errlen, timeout_ms);
-			return -1;
-		}
-		ssize_t n = r < 0 ? -1 : recv(fd, buf, cap, MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s", strerror(errno));
-			return -1;
-		}
-		return n;
-	}
+	/* an empty datagram is a reply of length 0, not a close */
+	return recv_some(fd, buf, cap, now_ms() + timeout_ms, timeout_ms, err, errlen);
 }
 
 ssize_t client_recv_until(int fd, void *buf, size_t cap, int delim, int timeout_ms, char *err,
@@ -110,18 +108,10 @@ ssize_t client_recv_until(int fd, void *buf, size_t cap, int delim, int timeout_
 	long long deadline = now_ms() + timeout_ms;
 	size_t got = 0;
 	while (got < cap) {
-		int r = wait_readable(fd, deadline);
-		if (r == 0) {
-			timed_out(err, errlen, timeout_ms);
+		ssize_t n = recv_some(fd, (char *)buf + got, cap - got, deadline, timeout_ms, err,
+				      errlen);
+		if (n < 0)
 			return -1;
-		}
-		ssize_t n = r < 0 ? -1 : recv(fd, (char *)buf + got, cap - got, MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s", strerror(errno));
-			return -1;
-		}
 		if (n == 0) {
 			if (delim >= 0 && got == 0) {
 				snprintf(err, errlen, "connection closed by the server");

@@ -256,14 +256,9 @@ int cmd_echo(int argc, char **argv)
 		case 'u':
 			transport = ADDR_UDP;
 			break;
-		case 't': {
-			long ms = cli_parse_seconds(optarg);
-			if (ms <= 0)
-				cli_usage_error("echo", "--timeout: expected seconds > 0, got '%s'",
-						optarg);
-			ec.timeout_ms = ms > 1 << 30 ? 1 << 30 : (int)ms;
+		case 't':
+			ec.timeout_ms = cli_parse_timeout("echo", optarg);
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return 0;

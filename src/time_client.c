@@ -341,20 +341,14 @@ int cmd_time(int argc, char **argv)
 	};
 	struct time_client tc = {.proto = PROTO_SEED, .timeout_ms = DEFAULT_TIMEOUT_MS, .fd = -1};
 	int c;
-	/* "+": a FORMAT such as "-%d-" is an operand, not options */
-	while ((c = getopt_long(argc, argv, "+p:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			tc.proto = parse_proto(optarg);
 			break;
-		case 't': {
-			long ms = cli_parse_seconds(optarg);
-			if (ms <= 0)
-				cli_usage_error("time", "--timeout: expected seconds > 0, got '%s'",
-						optarg);
-			tc.timeout_ms = ms > 1 << 30 ? 1 << 30 : (int)ms;
+		case 't':
+			tc.timeout_ms = cli_parse_timeout("time", optarg);
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return 0;
