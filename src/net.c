@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -277,6 +279,16 @@ int net_set_nodelay(int fd, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+size_t net_kernel_queued(int fd)
+{
+	int unsent = 0, unread = 0;
+	if (ioctl(fd, SIOCOUTQ, &unsent) < 0)
+		unsent = 0;
+	if (ioctl(fd, FIONREAD, &unread) < 0)
+		unread = 0;
+	return (size_t)(unsent > 0 ? unsent : 0) + (size_t)(unread > 0 ? unread : 0);
 }
 
 int net_set_nonblock(int fd, bool on, char *err, size_t errlen)

@@ -39,6 +39,9 @@ int net_accept(int listen_fd, struct sockaddr_storage *peer, socklen_t *peerlen)
 
 int net_set_nodelay(int fd, char *err, size_t errlen);
 int net_set_nonblock(int fd, bool on, char *err, size_t errlen);
+/* Bytes the kernel still holds for a stream socket: unacknowledged output plus unread input.
+ * While it is not 0, close() would answer with RST and could destroy replies in flight. */
+size_t net_kernel_queued(int fd);
 
 /* "127.0.0.1:5555", "[::1]:5555", "unix:/path" or "unix" for an unnamed peer. */
 int net_format_sockaddr(const struct sockaddr *sa, socklen_t len, char *out, size_t outlen);

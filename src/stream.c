@@ -233,7 +233,10 @@ static bool conn_update_events(struct stream_conn *c)
 	bool flushed = buf_len(&c->out) == 0;
 	if ((c->closing || c->read_eof || srv->draining) && flushed && !c->lingering &&
 	    c->in_callback == 0) {
-		if (c->read_eof || (srv->draining && !c->closing)) {
+		/* Draining: an idle peer is closed at once; one with replies or input still in
+		 * the kernel gets our FIN and the linger below, as a close() would reset it. */
+		if (c->read_eof ||
+		    (srv->draining && !c->closing && net_kernel_queued(c->fd) == 0)) {
 			conn_free(c);
 			return false;
 		}
