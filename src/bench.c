@@ -21,8 +21,10 @@
 #include "cli.h"
 #include "histogram.h"
 #include "net.h"
+#include "sntp_packet.h"
 
 #define DEFAULT_SPEC        "tcp:127.0.0.1:9000"
+#define DEFAULT_DGRAM_SPEC  "udp:127.0.0.1:9123" /* sockit serve's sntp */
 #define DEFAULT_SIZE        64
 #define DEFAULT_DURATION_MS 5000
 #define DEFAULT_TIMEOUT_MS  2000
@@ -38,14 +40,31 @@
 #define TICK_MS             50  /* how often timeouts and the clock are checked */
 #define PROGRESS_MS         1000
 
-/* What is spoken. Only echo today; the time services plug in here (request/verify). */
+/* What is spoken. Streams speak echo only (checked piecewise as bytes arrive); datagram
+ * protocols give a request, a way to tell which request a reply answers, and a check. */
 struct bench_proto {
 	const char *name;
+	bool stream;       /* also over tcp and unix */
+	size_t fixed_size; /* requests and replies have this size; 0: --size */
+	uint64_t seq_mod;  /* reply_seq is seq modulo this; 0: bench_msg_seq_modulus() */
+	void (*fill)(const struct bench_msg *m, uint64_t seq, uint8_t *out);
+	int64_t (*reply_seq)(const struct bench_msg *m, const uint8_t *data, size_t len);
+	bool (*check)(const struct bench_msg *m, uint64_t seq, const uint8_t *data, size_t len);
 };
 
+static bool echo_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data, size_t len)
+{
+	return len == m->size && bench_msg_check(m, seq, 0, data, len);
+}
+
 static const struct bench_proto protos[] = {
-	{.name = "echo"},
+	{.name = "echo", .stream = true, .fill = bench_msg_fill,
+	 .reply_seq = bench_msg_reply_seq, .check = echo_check},
+	{.name = "sntp", .fixed_size = SNTP_PACKET_LEN,
+	 .seq_mod = UINT64_C(1) << BENCH_SNTP_SEQ_BITS, .fill = bench_sntp_fill,
+	 .reply_seq = bench_sntp_reply_seq, .check = bench_sntp_check},
 };
+#define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
 struct bench_config {
 	struct addr_spec spec;
@@ -280,7 +299,7 @@ static void udp_send(struct worker *w, struct conn *c)
 			unsigned i = slots[k];
 			uint64_t seq = c->slot_seq[i];
 			uint8_t *buf = w->tx + (size_t)k * m->size;
-			bench_msg_fill(m, seq, buf);
+			w->cfg->proto->fill(m, seq, buf);
 			iov[k] = (struct iovec){buf, m->size};
 			mm[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[k], .msg_iovlen = 1}};
 		}
@@ -321,10 +340,12 @@ static void udp_receive(struct worker *w, struct conn *c)
 		return;
 	}
 	uint64_t now = now_ns();
-	uint64_t mod = bench_msg_seq_modulus(m);
+	const struct bench_proto *proto = w->cfg->proto;
+	uint64_t mod = proto->seq_mod ? proto->seq_mod : bench_msg_seq_modulus(m);
 	for (int k = 0; k < n; k++) {
 		const uint8_t *data = iov[k].iov_base;
-		int64_t seq = bench_msg_reply_seq(m, data, mm[k].msg_len);
+		size_t len = mm[k].msg_len;
+		int64_t seq = proto->reply_seq(m, data, len);
 		/* A reply is matched to the slot whose seq it names; otherwise it is garbage (a
 		 * mismatch) or an answer that came after its timeout (late, ignored). */
 		unsigned slot = 0;
@@ -338,13 +359,13 @@ static void udp_receive(struct worker *w, struct conn *c)
 			}
 		}
 		if (!found) {
-			if (seq >= 0 && bench_msg_check(m, (uint64_t)seq, 0, data, m->size))
+			if (seq >= 0 && proto->check(m, (uint64_t)seq, data, len))
 				w->late++;
 			else
 				w->mismatches++;
 			continue;
 		}
-		bool good = bench_msg_check(m, c->slot_seq[slot], 0, data, m->size);
+		bool good = proto->check(m, c->slot_seq[slot], data, len);
 		record_reply(w, good, c->sent_ns[slot], now);
 		c->sent_ns[slot] = 0;
 		c->slot_seq[slot] += depth;
@@ -542,7 +563,8 @@ static void usage(FILE *out)
 		"  -T, --threads N        client threads, connections spread over them (default: 1)\n"
 		"  -t, --timeout SECONDS  a reply later than this is a timeout (default: %g)\n"
 		"  -p, --plain            expect replies unchanged (RFC 862 echo, socat, inetd)\n"
-		"      --proto NAME       protocol: echo (default)\n"
+		"      --proto NAME       echo (default), or sntp: udp requests, each reply\n"
+		"                         checked (mode 4, our origin stamp, not a KoD)\n"
 		"  -j, --json             print the result as one JSON object\n"
 		"  -h, --help             show this help\n\n"
 		"ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n"
@@ -620,11 +642,12 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 			cfg->json = true;
 			break;
 		case OPT_PROTO: {
-			size_t n = sizeof(protos) / sizeof(protos[0]), i;
-			for (i = 0; i < n && strcmp(protos[i].name, optarg) != 0; i++)
+			size_t i;
+			for (i = 0; i < NPROTOS && strcmp(protos[i].name, optarg) != 0; i++)
 				;
-			if (i == n)
-				cli_usage_error("bench", "--proto: unknown protocol '%s' (echo)", optarg);
+			if (i == NPROTOS)
+				cli_usage_error("bench", "--proto: unknown protocol '%s' (echo, sntp)",
+						optarg);
 			cfg->proto = &protos[i];
 			break;
 		}
@@ -637,7 +660,13 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	cli_parse_client_addr("bench", &argc, &argv, DEFAULT_SPEC, ADDR_TCP, &cfg->spec);
+	bool stream = cfg->proto->stream;
+	cli_parse_client_addr("bench", &argc, &argv, stream ? DEFAULT_SPEC : DEFAULT_DGRAM_SPEC,
+			      stream ? ADDR_TCP : ADDR_UDP, &cfg->spec);
+	if (!stream && cfg->spec.transport != ADDR_UDP)
+		cli_usage_error("bench", "--proto %s speaks udp only", cfg->proto->name);
+	if (cfg->proto->fixed_size)
+		cfg->size = cfg->proto->fixed_size;
 	if (argc > 0)
 		cli_usage_error("bench", "unexpected argument '%s'", argv[0]);
 	if (cfg->spec.transport == ADDR_UDP && cfg->size > MAX_UDP_SIZE)

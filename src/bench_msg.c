@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bench_msg.h"
+#include "sntp_packet.h"
 #include "upper.h"
 
 int bench_msg_init(struct bench_msg *m, size_t size, bool plain)
@@ -103,4 +104,33 @@ int64_t bench_msg_reply_seq(const struct bench_msg *m, const uint8_t *data, size
 		seq = seq * 26 + (uint64_t)(b - 'a');
 	}
 	return (int64_t)seq;
+}
+
+#define SNTP_SEQ_MASK ((UINT64_C(1) << BENCH_SNTP_SEQ_BITS) - 1)
+#define SNTP_TOKEN    (UINT64_C(0xb5e1) << 48) /* marks our requests' transmit stamps */
+
+void bench_sntp_fill(const struct bench_msg *m, uint64_t seq, uint8_t *out)
+{
+	(void)m;
+	struct sntp_packet p = {.version = 4, .mode = SNTP_MODE_CLIENT,
+				.tx_ts = SNTP_TOKEN | (seq & SNTP_SEQ_MASK)};
+	sntp_packet_encode(&p, out);
+}
+
+int64_t bench_sntp_reply_seq(const struct bench_msg *m, const uint8_t *data, size_t len)
+{
+	(void)m;
+	struct sntp_packet p;
+	if (sntp_packet_decode(data, len, &p) < 0 || (p.orig_ts & ~SNTP_SEQ_MASK) != SNTP_TOKEN)
+		return -1;
+	return (int64_t)(p.orig_ts & SNTP_SEQ_MASK);
+}
+
+bool bench_sntp_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data, size_t len)
+{
+	(void)m;
+	struct sntp_packet p;
+	return sntp_packet_decode(data, len, &p) == 0 && p.mode == SNTP_MODE_SERVER &&
+	       p.version == 4 && p.stratum != 0 && p.leap != SNTP_LEAP_ALARM &&
+	       p.orig_ts == (SNTP_TOKEN | (seq & SNTP_SEQ_MASK)) && p.tx_ts != 0 && p.rx_ts != 0;
 }

@@ -41,4 +41,13 @@ int64_t bench_msg_reply_seq(const struct bench_msg *m, const uint8_t *data, size
 /* 26^hdr: sequence numbers are compared modulo this. */
 uint64_t bench_msg_seq_modulus(const struct bench_msg *m);
 
+/* SNTP (--proto sntp): a 48-byte client request whose transmit timestamp carries seq;
+ * the server must copy it into the reply's origin timestamp. */
+#define BENCH_SNTP_SEQ_BITS 40
+void bench_sntp_fill(const struct bench_msg *m, uint64_t seq, uint8_t *out);
+/* seq (modulo 2^BENCH_SNTP_SEQ_BITS) from a reply's origin timestamp, or -1. */
+int64_t bench_sntp_reply_seq(const struct bench_msg *m, const uint8_t *data, size_t len);
+/* A server-mode reply, not a kiss-o'-death, to request seq, with its clock set. */
+bool bench_sntp_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data, size_t len);
+
 #endif

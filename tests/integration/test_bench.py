@@ -129,3 +129,46 @@ def test_bad_options_are_usage_errors():
         res = bench(*args)
         assert res.returncode == 64, args
         assert res.stderr.startswith(b"sockit: "), res.stderr
+
+
+def test_sntp_proto_checks_replies(serve):
+    srv = serve("--sntp", "udp:127.0.0.1:0", "--echo", "udp:127.0.0.1:0", expect=2)
+    res = bench("--proto", "sntp", "-n", "300", "-d", "4", "--json", srv.spec("sntp", "udp"))
+    assert res.returncode == 0, res.stderr
+    r = as_json(res)
+    assert r["proto"] == "sntp" and r["messages"] == 300 and r["size"] == 48
+    # an echo server sends the request back: mode 3, not an answer
+    res = bench("--proto", "sntp", "-n", "5", "--json", srv.spec("echo", "udp"))
+    assert res.returncode == 65
+    assert as_json(res)["mismatches"] == 5
+
+
+def test_sntp_against_chronyd(tmp_path):
+    import subprocess
+    import time
+    from conftest import free_port, need
+    chronyd = need("chronyd")
+    port = free_port(socket_kind_udp())
+    conf = tmp_path / "chrony.conf"
+    conf.write_text(f"port {port}\nbindaddress 127.0.0.1\nlocal stratum 10\nallow 127.0.0.1\n"
+                    f"cmdport 0\npidfile {tmp_path}/chronyd.pid\n")
+    proc = subprocess.Popen([chronyd, "-d", "-x", "-u", "root", "-f", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:  # chronyd needs a moment to bind
+            res = bench("--proto", "sntp", "-n", "50", "-t", "0.5", "--json",
+                        f"udp:127.0.0.1:{port}")
+            if res.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert res.returncode == 0, res.stderr
+        assert as_json(res)["messages"] == 50
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def socket_kind_udp():
+    import socket
+    return socket.SOCK_DGRAM
