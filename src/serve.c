@@ -686,7 +686,8 @@ int cmd_serve(int argc, char **argv)
 			cli_error("out of memory");
 			return 1;
 		}
-		memcpy(s.svc_config[s.nservices], d->config_defaults, d->config_size);
+		if (d->config_size > 0) /* a service without options has no defaults */
+			memcpy(s.svc_config[s.nservices], d->config_defaults, d->config_size);
 		s.nservices++;
 	}
 	parse_options(&s, argc, argv);
