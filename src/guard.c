@@ -1,6 +1,7 @@
 /* guard.c - per-source token buckets in a fixed table, plus the port and self checks. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,9 @@ struct bucket {
 
 struct dgram_guard {
 	struct guard_config cfg;
+	/* Workers share one table, so a source is limited once whichever worker the kernel's
+	 * SO_REUSEPORT hash gives each of its ports. */
+	pthread_mutex_t lock;
 	struct sockaddr_storage own[GUARD_MAX_OWN];
 	size_t nown;
 	uint32_t seed;
@@ -30,6 +34,7 @@ struct dgram_guard *guard_new(const struct guard_config *cfg)
 	if (g == NULL)
 		return NULL;
 	g->cfg = *cfg;
+	pthread_mutex_init(&g->lock, NULL);
 	/* A per-process seed, so an attacker cannot aim many sources at one probe window. */
 	g->seed = (uint32_t)(uintptr_t)g ^ (uint32_t)random();
 	return g;
@@ -37,6 +42,9 @@ struct dgram_guard *guard_new(const struct guard_config *cfg)
 
 void guard_free(struct dgram_guard *g)
 {
+	if (g == NULL)
+		return;
+	pthread_mutex_destroy(&g->lock);
 	free(g);
 }
 
@@ -116,11 +124,14 @@ static bool take_token(struct dgram_guard *g, const struct sockaddr *peer, uint6
 	uint8_t key[16];
 	uint8_t keylen = source_key(peer, key);
 	struct bucket *b = find_bucket(g, key, keylen, now_ms);
-	uint64_t refill = (now_ms - b->last_ms) * g->cfg.rate; /* milli-tokens */
+	/* Each worker's loop caches its own clock: another's may be a little behind. */
+	uint64_t elapsed = now_ms > b->last_ms ? now_ms - b->last_ms : 0;
+	uint64_t refill = elapsed * g->cfg.rate; /* milli-tokens */
 	uint64_t cap = (uint64_t)g->cfg.burst * 1000u;
 	uint64_t tokens = b->milli_tokens + refill;
 	b->milli_tokens = (uint32_t)(tokens > cap ? cap : tokens);
-	b->last_ms = now_ms;
+	if (now_ms > b->last_ms)
+		b->last_ms = now_ms;
 	if (b->milli_tokens < 1000)
 		return false;
 	b->milli_tokens -= 1000;
@@ -139,7 +150,10 @@ enum guard_verdict guard_check(struct dgram_guard *g, const struct sockaddr *pee
 		return GUARD_OWN_ENDPOINT;
 	if (g->cfg.rate == 0 || (!g->cfg.limit_loopback && net_sockaddr_is_loopback(peer)))
 		return GUARD_PASS;
-	return take_token(g, peer, now_ms) ? GUARD_PASS : GUARD_RATE_LIMITED;
+	pthread_mutex_lock(&g->lock);
+	bool pass = take_token(g, peer, now_ms);
+	pthread_mutex_unlock(&g->lock);
+	return pass ? GUARD_PASS : GUARD_RATE_LIMITED;
 }
 
 const char *guard_verdict_name(enum guard_verdict v)

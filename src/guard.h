@@ -23,6 +23,8 @@ struct dgram_guard;
 
 struct dgram_guard *guard_new(const struct guard_config *cfg);
 void guard_free(struct dgram_guard *g);
+/* One guard may serve several threads: guard_check is thread-safe, guard_add_own is to be
+ * called before any thread checks. */
 /* Remember one of our own bound endpoints; a wildcard address matches any source. */
 int guard_add_own(struct dgram_guard *g, const struct sockaddr *sa);
 /* allowed_low_port: the one port below 1024 this service may answer (123 for NTP), or 0. */

@@ -93,8 +93,8 @@ struct endpoint_req {
 
 struct server;
 
-/* One event loop on one thread, with its own listeners (SO_REUSEPORT), service contexts
- * and udp guard. Worker 0 runs on the main thread and also handles signals. */
+/* One event loop on one thread, with its own listeners (SO_REUSEPORT) and service contexts;
+ * the udp guard is shared. Worker 0 runs on the main thread and also handles signals. */
 struct worker {
 	struct server *s;
 	size_t index;
@@ -105,7 +105,7 @@ struct worker {
 	size_t nstreams;
 	struct dgram_endpoint *dgrams[MAX_ENDPOINTS];
 	size_t ndgrams;
-	struct dgram_guard *guard;
+	struct dgram_guard *guard; /* the server's, shared by every worker */
 	int ctl[2]; /* main -> worker commands: CTL_DRAIN, CTL_QUIT */
 	bool stopping;
 	uint64_t stop_deadline_ms;
@@ -122,6 +122,7 @@ struct server {
 	size_t active_conns; /* atomic: --max-conns counts every worker's connections */
 	size_t nworkers;
 	struct worker workers[MAX_WORKERS];
+	struct dgram_guard *guard; /* one rate table for all workers */
 	struct metrics_ctx metrics;
 	struct addr_spec metrics_spec;
 	const char *config_path; /* --config FILE */
@@ -466,12 +467,11 @@ static int start_endpoint(struct worker *w, struct endpoint_req *req)
 	void *ctx = w->svc_ctx[req->service];
 	struct service_stats *stats = &s->stats[req->service];
 	if (req->spec.transport == ADDR_UDP) {
-		if (w->index == 0) { /* every worker's guard knows every endpoint of ours */
+		if (w->index == 0) { /* the guard knows every endpoint of ours */
 			struct sockaddr_storage ss;
 			socklen_t len = sizeof(ss);
 			getsockname(fd, (struct sockaddr *)&ss, &len);
-			for (size_t i = 0; i < s->nworkers; i++)
-				guard_add_own(s->workers[i].guard, (struct sockaddr *)&ss);
+			guard_add_own(s->guard, (struct sockaddr *)&ss);
 		}
 		struct dgram_endpoint *ep =
 			dgram_endpoint_new(w->loop, fd, bound, d->dgram, ctx, w->guard, stats);
@@ -585,13 +585,10 @@ static int worker_init(struct server *s, struct worker *w, size_t index, int max
 		cli_error("%s", err);
 		return -1;
 	}
-	struct guard_config gc = {.rate = s->cfg.udp_rate,
-				  .burst = s->cfg.udp_burst,
-				  .limit_loopback = s->cfg.limit_loopback};
-	w->guard = guard_new(&gc);
-	if (w->guard == NULL || pipe2(w->ctl, O_NONBLOCK | O_CLOEXEC) < 0 ||
+	w->guard = s->guard;
+	if (pipe2(w->ctl, O_NONBLOCK | O_CLOEXEC) < 0 ||
 	    ev_io_start(w->loop, w->ctl[0], EV_READ, on_ctl, w) < 0) {
-		cli_error("worker %zu: %s", index, strerror(w->guard ? errno : ENOMEM));
+		cli_error("worker %zu: %s", index, strerror(errno));
 		return -1;
 	}
 	ev_timer_init(&w->stop_timer, on_stop_timer, w);
@@ -617,7 +614,6 @@ static void worker_free(struct server *s, struct worker *w)
 		if (d->create != NULL && d->destroy != NULL && w->svc_ctx[i] != NULL)
 			d->destroy(w->svc_ctx[i]);
 	}
-	guard_free(w->guard);
 	if (w->ctl[0] >= 0) {
 		ev_io_stop(w->loop, w->ctl[0]);
 		close(w->ctl[0]);
@@ -638,6 +634,7 @@ static void server_free(struct server *s)
 		}
 		free(s->svc_config[i]);
 	}
+	guard_free(s->guard);
 	free(s->cfg.bind);
 	free(s->cfg.metrics);
 }
@@ -700,6 +697,14 @@ int cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	int max_fds = raise_fd_limit(s.cfg.max_conns);
 	size_t nworkers = s.cfg.threads ? s.cfg.threads : default_threads();
+	struct guard_config gc = {.rate = s.cfg.udp_rate,
+				  .burst = s.cfg.udp_burst,
+				  .limit_loopback = s.cfg.limit_loopback};
+	s.guard = guard_new(&gc);
+	if (s.guard == NULL) {
+		cli_error("%s", strerror(ENOMEM));
+		goto out_free;
+	}
 	for (size_t i = 0; i < nworkers; i++) {
 		s.nworkers = i + 1;
 		if (worker_init(&s, &s.workers[i], i, max_fds) < 0)

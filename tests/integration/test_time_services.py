@@ -341,3 +341,24 @@ def test_spoofed_own_endpoint_cannot_start_a_ping_pong(serve):
     assert "format" not in log  # the time service never formatted (never answered) it
     assert srv.cpu_seconds() - cpu < 0.5  # no loop spinning
     assert udp_ask(tport, b"%Y") == time.strftime("%Y").encode()  # still serving others
+
+
+def test_one_limit_per_source_across_workers(serve):
+    """SO_REUSEPORT spreads a source's ports over the workers; the limit is still one."""
+    srv = serve("--time", "udp:127.0.0.1:0", "--threads", "2", "--udp-rate", "1",
+                "--udp-burst", "8", "--limit-loopback")
+    addr = srv.addr("time", "udp")
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(24)]
+    for s in socks:
+        s.sendto(b"%Y", addr)
+    time.sleep(0.5)  # every answer is in by then
+    answered = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            s.recv(100)
+            answered += 1
+        except BlockingIOError:
+            pass
+        s.close()
+    assert 8 <= answered <= 10, answered

@@ -61,6 +61,23 @@ static void burst_then_refill_at_rate(void **state)
 	guard_free(g);
 }
 
+/* Workers share the guard, each with its own cached clock: a time a little behind the last
+ * one seen must not look like 2^64 ms of silence (a full bucket). */
+static void a_clock_behind_refills_nothing(void **state)
+{
+	(void)state;
+	struct guard_config cfg = {.rate = 10, .burst = 3};
+	struct dgram_guard *g = guard_new(&cfg);
+	struct sockaddr_storage peer = v4("192.0.2.9", 40000);
+	uint64_t t = 5000;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(check(g, peer, t), GUARD_PASS);
+	assert_int_equal(check(g, peer, t - 3), GUARD_RATE_LIMITED);
+	assert_int_equal(check(g, peer, t + 99), GUARD_RATE_LIMITED); /* still measured from t */
+	assert_int_equal(check(g, peer, t + 100), GUARD_PASS);
+	guard_free(g);
+}
+
 static void ipv6_sources_share_a_bucket_per_64(void **state)
 {
 	(void)state;
@@ -203,6 +220,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(burst_then_refill_at_rate),
+		cmocka_unit_test(a_clock_behind_refills_nothing),
 		cmocka_unit_test(ipv6_sources_share_a_bucket_per_64),
 		cmocka_unit_test(zero_rate_means_unlimited),
 		cmocka_unit_test(loopback_is_exempt_unless_asked),
