@@ -233,7 +233,8 @@ static void on_eof(void *data)
 	ev_timer_start(cp->loop, &cp->linger, (uint64_t)cp->linger_ms);
 }
 
-/* The sender's label: "NAME:"/"HOST:PORT:" for scripts, the seed's wording on a terminal. */
+/* The sender's label: "NAME: "/"HOST:PORT: " for scripts, the seed's wording on a terminal
+ * (the separator is in the message id, so a translation can match the seed's exactly). */
 static void sender_label(struct chat_peer *cp, const struct sockaddr_storage *from,
                          socklen_t fromlen, char *out, size_t outlen)
 {
@@ -241,17 +242,17 @@ static void sender_label(struct chat_peer *cp, const struct sockaddr_storage *fr
 		if (net_sockaddr_equal((const struct sockaddr *)&cp->book_addrs[i].ss,
 		                       (const struct sockaddr *)from)) {
 			if (chat_ui_is_interactive())
-				snprintf(out, outlen, _("Message from %s:"),
+				snprintf(out, outlen, _("Message from %s: "),
 				         cp->book->list[i].name);
 			else
-				snprintf(out, outlen, "%s:", cp->book->list[i].name);
+				snprintf(out, outlen, "%s: ", cp->book->list[i].name);
 			return;
 		}
 	}
 	char addr[ADDR_TEXT_MAX];
 	net_format_sockaddr((const struct sockaddr *)from, fromlen, addr, sizeof(addr));
 	if (!chat_ui_is_interactive()) {
-		snprintf(out, outlen, "%s:", addr);
+		snprintf(out, outlen, "%s: ", addr);
 		return;
 	}
 	char *colon = strrchr(addr, ':');
@@ -262,7 +263,7 @@ static void sender_label(struct chat_peer *cp, const struct sockaddr_storage *fr
 		host++;
 		addr[strlen(addr) - 1] = '\0';
 	}
-	snprintf(out, outlen, _("Message from [%s:%s]:"), host, colon != NULL ? colon + 1 : "");
+	snprintf(out, outlen, _("Message from [%s:%s]: "), host, colon != NULL ? colon + 1 : "");
 }
 
 static void on_socket_readable(struct ev_loop *loop, int fd, void *data, int events)

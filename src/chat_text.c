@@ -26,10 +26,7 @@ size_t chat_text_render(char *out, size_t outlen, const char *label, const void 
 		return 0;
 	out[0] = '\0';
 	size_t at = 0;
-	if (label[0] != '\0') {
-		at += escape_text(out, outlen, label, strlen(label));
-		at = append(out, outlen, at, " ");
-	}
+	at += escape_text(out, outlen, label, strlen(label));
 	/* Keep room for the colour reset, so a long text can never leave the terminal blue. */
 	size_t reserve = colour ? sizeof(CHAT_COLOUR_OFF) - 1 : 0;
 	if (colour)

@@ -18,11 +18,11 @@
 /* Colour only on a terminal, and never when NO_COLOR is set to anything (no-color.org). */
 bool chat_text_want_colour(bool stdout_is_tty, const char *no_color_env);
 
-/* One display line: the label (trusted, e.g. "alex:" or "Message from [1.2.3.4:5]:"), a
- * space unless the label is empty, then text from the network escaped (controls as \x1b,
- * bad UTF-8 as U+FFFD, so it is one line and cannot drive the terminal), wrapped in
- * CHAT_COLOUR_ON/OFF when colour is set. No newline. Returns the length written; the output
- * is always NUL-terminated. */
+/* One display line: the label (trusted, with its own separator, e.g. "alex: " or the
+ * translated "Message from [1.2.3.4:5]: "), then text from the network escaped (controls
+ * as \x1b, bad UTF-8 as U+FFFD, so it is one line and cannot drive the terminal), wrapped
+ * in CHAT_COLOUR_ON/OFF when colour is set. No newline. Returns the length written; the
+ * output is always NUL-terminated. */
 size_t chat_text_render(char *out, size_t outlen, const char *label, const void *text, size_t len,
                         bool colour);
 

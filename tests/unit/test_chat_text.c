@@ -21,21 +21,21 @@ static void render(const char *label, const void *text, size_t len, bool colour,
 static void plain_and_coloured(void **state)
 {
 	(void)state;
-	render("alex:", "hi", 2, false, "alex: hi");
-	render("alex:", "hi", 2, true, "alex: \033[1;44mhi\033[0m");
+	render("alex: ", "hi", 2, false, "alex: hi");
+	render("alex: ", "hi", 2, true, "alex: \033[1;44mhi\033[0m");
 	render("", "hi", 2, false, "hi");
-	render("127.0.0.1:5:", "狗哥alex", strlen("狗哥alex"), false, "127.0.0.1:5: 狗哥alex");
+	render("127.0.0.1:5: ", "狗哥alex", strlen("狗哥alex"), false, "127.0.0.1:5: 狗哥alex");
 }
 
 static void injection_is_escaped(void **state)
 {
 	(void)state;
-	render("x:", "\x1b[2Jgone", 8, false, "x: \\x1b[2Jgone");
-	render("x:", "\x1b]0;title\x07", 10, true, "x: \033[1;44m\\x1b]0;title\\x07\033[0m");
-	render("x:", "two\nlines\r", 10, false, "x: two\\nlines\\r");
-	render("x:", "nul\0byte", 8, false, "x: nul\\x00byte");
-	render("x:", "bad\xff\xfe", 5, false, "x: bad\xef\xbf\xbd\xef\xbf\xbd");
-	render("x:",
+	render("x: ", "\x1b[2Jgone", 8, false, "x: \\x1b[2Jgone");
+	render("x: ", "\x1b]0;title\x07", 10, true, "x: \033[1;44m\\x1b]0;title\\x07\033[0m");
+	render("x: ", "two\nlines\r", 10, false, "x: two\\nlines\\r");
+	render("x: ", "nul\0byte", 8, false, "x: nul\\x00byte");
+	render("x: ", "bad\xff\xfe", 5, false, "x: bad\xef\xbf\xbd\xef\xbf\xbd");
+	render("x: ",
 	       "\xc2\x9b"
 	       "31m",
 	       5, false, "x: \\u009b31m"); /* C1 CSI */
@@ -48,7 +48,7 @@ static void truncation_keeps_the_reset(void **state)
 	char out[24];
 	char text[100];
 	memset(text, '\x1b', sizeof(text));
-	size_t n = chat_text_render(out, sizeof(out), "a:", text, sizeof(text), true);
+	size_t n = chat_text_render(out, sizeof(out), "a: ", text, sizeof(text), true);
 	assert_int_equal(n, strlen(out));
 	assert_true(n < sizeof(out));
 	assert_non_null(strstr(out, "\033[0m"));
