@@ -272,6 +272,8 @@ int cmd_echo(int argc, char **argv)
 	if (rest > 0)
 		cli_usage_error("echo", "unexpected argument '%s' (put message words after --)",
 				operands[0]);
+	if (nwords == 0) /* a usage error, found before connecting anywhere */
+		cli_usage_error("echo", "nothing to send after --");
 	addr_format(&ec.spec, ec.where, sizeof(ec.where));
 
 	signal(SIGPIPE, SIG_IGN);
@@ -282,10 +284,7 @@ int cmd_echo(int argc, char **argv)
 		return 1;
 	}
 	int rc;
-	if (nwords == 0) {
-		cli_error("nothing to send after --");
-		rc = EXIT_USAGE;
-	} else if (nwords > 0)
+	if (nwords > 0)
 		rc = run_words(&ec, nwords, words);
 	else if (isatty(STDIN_FILENO))
 		rc = run_interactive(&ec);

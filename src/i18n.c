@@ -1,5 +1,6 @@
 /* i18n.c - locale and message catalog set-up. */
 #include <locale.h>
+#include <string.h>
 
 #include "i18n.h"
 
@@ -10,6 +11,11 @@
 void i18n_init(void)
 {
 	setlocale(LC_ALL, "");
+	/* As Python does (PEP 538): in the bare C locale libedit drops every non-ASCII byte
+	 * typed at the prompt, so text like the seed's Chinese could not be sent. */
+	const char *ctype = setlocale(LC_CTYPE, NULL);
+	if (ctype != NULL && (strcmp(ctype, "C") == 0 || strcmp(ctype, "POSIX") == 0))
+		setlocale(LC_CTYPE, "C.UTF-8");
 	bindtextdomain("sockit", SOCKIT_LOCALEDIR);
 	bind_textdomain_codeset("sockit", "UTF-8");
 	textdomain("sockit");
