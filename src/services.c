@@ -3,6 +3,7 @@
 
 #include "daytime.h"
 #include "echo.h"
+#include "relay.h"
 #include "rfc868.h"
 #include "sntp.h"
 #include "service.h"
@@ -14,5 +15,6 @@ const struct service_def *const service_table[] = {
 	&daytime_service,
 	&rfc868_service,
 	&sntp_service,
+	&chat_relay_service,
 	NULL,
 };
