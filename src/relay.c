@@ -409,4 +409,5 @@ const struct service_def chat_relay_service = {
     .stream = &relay_stream,
     .create = relay_create,
     .destroy = relay_destroy,
+    .single_worker = true, /* one registry of nicks and rooms */
 };
