@@ -10,6 +10,10 @@
 
 static enum log_level current_level = LOG_WARN;
 static const char *log_path; /* NULL: stderr */
+/* Our own descriptor for the log, never stderr itself: stderr stays the place for startup
+ * messages and sanitizer reports, and a reopen swaps the file under this number with dup2,
+ * so a line is never written to a closed fd. */
+static int log_fd = STDERR_FILENO;
 
 void log_set_level(enum log_level level)
 {
@@ -26,16 +30,31 @@ int log_open_file(const char *path)
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -errno;
-	dup2(fd, STDERR_FILENO);
-	close(fd);
+	if (log_fd == STDERR_FILENO) {
+		log_fd = fd;
+	} else if (fd != log_fd) {
+		if (dup3(fd, log_fd, O_CLOEXEC) < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		close(fd);
+	}
 	log_path = path;
 	return 0;
 }
 
-void log_reopen(void)
+int log_reopen(void)
 {
-	if (log_path != NULL)
-		log_open_file(log_path);
+	return log_path != NULL ? log_open_file(log_path) : 0;
+}
+
+void log_close(void)
+{
+	if (log_fd != STDERR_FILENO)
+		close(log_fd);
+	log_fd = STDERR_FILENO;
+	log_path = NULL;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
@@ -62,6 +81,6 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
 	/* One write per line, so lines from several threads never interleave. */
-	ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+	ssize_t w = write(log_fd, line, (size_t)n);
 	(void)w;
 }

@@ -24,12 +24,13 @@
 #define MAX_SERVICES      16
 #define MAX_ENDPOINTS     64
 #define FD_RESERVE        32   /* fds kept for listeners, logs, the loop itself */
-#define SHUTDOWN_GRACE_MS 4000 /* in-flight output gets this long after SIGTERM */
+#define SHUTDOWN_GRACE_MS 3000 /* in-flight output gets this long after SIGTERM (exit < 5 s) */
 #define SHUTDOWN_POLL_MS  20
 #define MAX_WORKERS       64   /* --threads bound */
 
 struct serve_config {
 	char *bind;
+	char *log_file;
 	unsigned max_conns;
 	size_t output_cap;
 	unsigned idle_timeout_ms;
@@ -43,6 +44,7 @@ struct serve_config {
 
 static const struct serve_config serve_defaults = {
 	.bind = NULL,
+	.log_file = NULL,
 	.max_conns = 10000,
 	.output_cap = 256 * 1024,
 	.idle_timeout_ms = 300 * 1000,
@@ -56,6 +58,8 @@ static const struct serve_config serve_defaults = {
 static const struct opt_desc serve_options[] = {
 	{.name = "bind", .type = OPT_STRING, .offset = offsetof(struct serve_config, bind),
 	 .metavar = "HOST", .help = "host for the default endpoints (default: 127.0.0.1)"},
+	{.name = "log-file", .type = OPT_STRING, .offset = offsetof(struct serve_config, log_file),
+	 .metavar = "FILE", .help = "log to FILE instead of stderr; SIGHUP reopens it"},
 	{.name = "max-conns", .type = OPT_UINT, .offset = offsetof(struct serve_config, max_conns),
 	 .min = 1, .max = 1000000, .metavar = "N",
 	 .help = "stream connections at once; more are closed at once"},
@@ -572,8 +576,30 @@ static void on_hup(struct ev_loop *loop, int signo, void *data)
 {
 	(void)loop;
 	(void)signo;
-	(void)data;
-	log_reopen();
+	struct server *s = data;
+	int rc = log_reopen();
+	if (rc < 0) /* the old file stays open: logging goes on there */
+		log_error("reopen log file %s: %s", s->cfg.log_file, strerror(-rc));
+	else
+		log_info("SIGHUP: log file reopened");
+}
+
+/* The counters at exit, so that what limits refused is visible without a metrics reader. */
+static void log_totals(const struct server *s)
+{
+	for (size_t i = 0; i < s->nservices; i++) {
+		const struct service_stats *st = &s->stats[i];
+		log_info("%s: totals: %llu connection(s) accepted, %llu refused; %llu datagram(s) in, "
+			 "%llu answered, %llu dropped, %llu rate-limited; %llu bytes in, %llu out",
+			 service_table[i]->name, (unsigned long long)STAT_GET(st, conns_accepted),
+			 (unsigned long long)STAT_GET(st, conns_refused),
+			 (unsigned long long)STAT_GET(st, dgrams_in),
+			 (unsigned long long)STAT_GET(st, replies),
+			 (unsigned long long)STAT_GET(st, drops),
+			 (unsigned long long)STAT_GET(st, rate_limited),
+			 (unsigned long long)STAT_GET(st, bytes_in),
+			 (unsigned long long)STAT_GET(st, bytes_out));
+	}
 }
 
 static int worker_init(struct server *s, struct worker *w, size_t index, int max_fds)
@@ -635,8 +661,10 @@ static void server_free(struct server *s)
 		free(s->svc_config[i]);
 	}
 	guard_free(s->guard);
+	log_close();
 	free(s->cfg.bind);
 	free(s->cfg.metrics);
+	free(s->cfg.log_file);
 }
 
 static void *worker_main(void *arg)
@@ -693,6 +721,14 @@ int cmd_serve(int argc, char **argv)
 		server_free(&s);
 		return 0;
 	}
+	if (s.cfg.log_file != NULL) {
+		int lrc = log_open_file(s.cfg.log_file);
+		if (lrc < 0) {
+			cli_error("--log-file %s: %s", s.cfg.log_file, strerror(-lrc));
+			server_free(&s);
+			return 1;
+		}
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	int max_fds = raise_fd_limit(s.cfg.max_conns);
@@ -738,6 +774,7 @@ int cmd_serve(int argc, char **argv)
 		workers_tell(&s, CTL_QUIT);
 	}
 	workers_join(&s);
+	log_totals(&s);
 	server_free(&s);
 	return rc < 0 ? 1 : 0;
 

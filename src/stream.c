@@ -35,6 +35,7 @@ struct stream_server {
 	bool accept_paused;
 	struct ev_timer accept_retry;
 	uint64_t last_refuse_log_ms;
+	uint64_t last_pause_log_ms;
 	uint64_t refused_since_log;
 	uint8_t scratch[READ_CHUNK];
 };
@@ -441,13 +442,17 @@ static void log_refused(struct stream_server *srv, const char *why)
 	}
 }
 
+/* Out of fds: connections wait in the kernel's backlog (they are not refused) until a
+ * close frees an fd or ACCEPT_PAUSE_MS passes; no spinning on a listener that stays ready. */
 static void server_pause_accept(struct stream_server *srv, int err)
 {
-	char why[128];
-	snprintf(why, sizeof(why), "accept: %s (open-file limit reached; retrying)",
-		 strerror(err));
-	log_refused(srv, why);
-	STAT_ADD(srv->stats, conns_refused, 1);
+	uint64_t now = ev_now_ms(srv->loop);
+	if (now - srv->last_pause_log_ms >= REFUSE_LOG_EVERY_MS || srv->last_pause_log_ms == 0) {
+		log_warn("%s: %s: accept: %s: out of file descriptors; new connections wait "
+			 "until some close (%zu open)",
+			 srv->service->name, srv->endpoint, strerror(err), srv->nconns);
+		srv->last_pause_log_ms = now;
+	}
 	srv->accept_paused = true;
 	ev_io_set(srv->loop, srv->listen_fd, EV_NONE);
 	ev_timer_start(srv->loop, &srv->accept_retry, ACCEPT_PAUSE_MS);

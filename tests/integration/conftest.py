@@ -20,6 +20,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "tests" / "seed"
 SOCKIT = os.environ.get("SOCKIT_BIN", str(ROOT / "build" / "sockit"))
+# A command put before every sockit run, e.g. "valgrind --error-exitcode=1 --leak-check=full"
+# (make test-valgrind). Empty for plain runs.
+WRAPPER = os.environ.get("SOCKIT_WRAPPER", "").split()
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 LISTEN_RE = re.compile(r"sockit: (\S+): listening on (\S+)")
 
@@ -37,7 +40,7 @@ class Server:
     """A running `sockit serve`; endpoints[(service, transport)] -> list of specs."""
 
     def __init__(self, args, expect, env=None, timeout=10, wrap=()):
-        self.args = [*wrap, SOCKIT, "serve", *args]  # wrap: a launcher, e.g. socket activation
+        self.args = [*wrap, *WRAPPER, SOCKIT, "serve", *args]  # wrap: a launcher, e.g. socket activation
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env)
         self.endpoints = {}
@@ -91,8 +94,13 @@ class Server:
                     return int(line.split()[1])
         return 0
 
+    def fd_count(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
     def stop(self, sig=signal.SIGTERM, timeout=5):
         """Stop the server; returns its exit status. Asserts it exits in time and clean."""
+        if WRAPPER:  # valgrind's leak check at exit takes its time
+            timeout *= 4
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -113,8 +121,9 @@ def serve():
     """serve(*args, expect=N) starts `sockit serve`; all are stopped (and must exit 0)."""
     started = []
 
-    def start(*args, expect=1, env=None, wrap=()):
-        s = Server(list(args), expect, env=env, wrap=wrap)
+    def start(*args, expect=1, env=None, wrap=(), timeout=10):
+        s = Server(list(args), expect, env=env, wrap=wrap,
+                   timeout=timeout * (3 if WRAPPER else 1))
         started.append(s)
         return s
 
@@ -136,7 +145,7 @@ def echo_server(serve):
 
 def run_sockit(*args, input=None, timeout=20, env=None):
     """Run a sockit client to completion; returns CompletedProcess (bytes)."""
-    res = subprocess.run([SOCKIT, *args], input=input, capture_output=True, timeout=timeout,
+    res = subprocess.run([*WRAPPER, SOCKIT, *args], input=input, capture_output=True, timeout=timeout,
                          env=env)
     for mark in SANITIZER_MARKS:
         assert mark.encode() not in res.stderr, res.stderr.decode("utf-8", "replace")
