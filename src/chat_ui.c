@@ -10,6 +10,7 @@
 #include <editline/readline.h>
 
 #include "chat_ui.h"
+#include "i18n.h"
 
 #define PROMPT_MAX 256
 #define READ_CHUNK 4096
@@ -123,7 +124,7 @@ static void feed_plain(const char *p, size_t n)
 		const char *nl = memchr(p, '\n', n);
 		size_t take = nl != NULL ? (size_t)(nl - p) : n;
 		if (!ui.skipping && ui.line_len + take > CHAT_UI_LINE_MAX) {
-			chat_ui_notice("input line over %d bytes ignored", CHAT_UI_LINE_MAX);
+			chat_ui_notice(_("input line over %d bytes ignored"), CHAT_UI_LINE_MAX);
 			ui.skipping = true;
 			ui.line_len = 0;
 		}

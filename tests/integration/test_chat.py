@@ -402,3 +402,27 @@ def test_sigterm_exits_0_at_once(peers):
     chat = peers("--listen", "udp:127.0.0.1:0", "--linger", "30")
     chat.proc.terminate()
     assert chat.proc.wait(timeout=5) == 0
+
+
+def test_ipv6_peers_and_a_smaller_limit(peers):
+    a = peers("--listen", "udp:[::1]:0", "--linger", "0.3")
+    b = peers("--to", f"udp:[::1]:{a.port}", "--max-message", "5", "--linger", "0.5")
+    b.send("toolong\nshort\n")
+    line = a.wait_out(rb"short")
+    assert re.fullmatch(rb"\[::1\]:\d+: short\n", line), line
+    a.send("back\n")
+    assert b.wait_out(rb"back") == f"[::1]:{a.port}: back\n".encode()
+    _, err = b.finish()
+    assert b"sockit: message of 7 bytes is over the 5-byte limit; not sent\n" in err
+    a.finish()
+
+
+def test_an_over_long_input_line_is_refused_and_the_next_one_works(peers):
+    a = peers("--listen", "udp:127.0.0.1:0", "--linger", "0.3")
+    b = peers("--to", a.spec, "--linger", "0.5")
+    b.send(b"z" * 70000 + b"\nafter\n")
+    assert a.wait_out(rb"after").endswith(b": after\n")
+    _, err = b.finish()
+    assert b"sockit: input line over 65536 bytes ignored\n" in err
+    out, _ = a.finish()
+    assert len(out) == 1
