@@ -399,3 +399,36 @@ def test_thousand_members_all_receive_a_broadcast(relay):
     assert time.monotonic() - start < 10
     for s in socks:
         s.close()
+
+
+def test_slow_reader_is_dropped_without_stalling_the_room(serve):
+    addr = serve("--chat", "tcp:127.0.0.1:0", "--flood-rate", "0",
+                 "--output-cap", "4096").addr("chat")
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(addr)
+    slow.sendall(b"NICK slow\r\nUSER s 0 * :S\r\nJOIN #r\r\n")  # and never reads again
+    fast = registered(addr, "fast")
+    talker = registered(addr, "talker")
+    for p in (fast, talker):
+        p.send("JOIN #r")
+        p.expect("366")
+    text = "x" * 400
+    n = 0
+    quit_seen = False
+    deadline = time.monotonic() + 30
+    while not quit_seen and time.monotonic() < deadline:
+        talker.send(*[f"PRIVMSG #r :{i} {text}" for i in range(n, n + 200)])
+        n += 200
+        while True:  # the fast reader gets every message, in order
+            m = fast.expect("PRIVMSG", "#r") if not quit_seen else None
+            if m is None:
+                break
+            assert m.params[1].split()[0] == str(len([x for x in fast.seen if x.cmd == "PRIVMSG"]) - 1)
+            if m.params[1].startswith(f"{n - 1} "):
+                break
+        quit_seen = any(x.cmd == "QUIT" and x.nick == "slow" for x in fast.seen)
+    assert quit_seen, "the slow reader was never dropped"
+    talker.send("PRIVMSG #r :after")
+    assert fast.expect("PRIVMSG").params[1] == "after"
+    slow.close()
