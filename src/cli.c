@@ -1,9 +1,11 @@
 /* cli.c - helpers shared by the subcommands. */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "cli.h"
@@ -28,6 +30,25 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "sockit: %s\nTry 'sockit %s%s--help'.\n", line, cmd ? cmd : "",
 		cmd ? " " : "");
 	exit(EXIT_USAGE);
+}
+
+void cli_bad_option(const char *cmd, int c, char **argv, const struct option *longopts)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	char name[64];
+	/* A long option is named as typed; a short one by its letter, as clusters like "-ux"
+	 * leave optind on the same word. */
+	if (strncmp(arg, "--", 2) == 0 || optopt == 0)
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
+	else
+		snprintf(name, sizeof(name), "-%c", optopt);
+	if (c == ':')
+		cli_usage_error(cmd, "option '%s' needs a value", name);
+	for (; longopts != NULL && longopts->name != NULL; longopts++) {
+		if (strncmp(name, "--", 2) == 0 && strcmp(name + 2, longopts->name) == 0)
+			cli_usage_error(cmd, "option '%s' takes no value", name);
+	}
+	cli_usage_error(cmd, "unknown option '%s'", name);
 }
 
 void cli_parse_client_addr(const char *cmd, int *argc, char ***argv, const char *default_spec,

@@ -21,6 +21,13 @@ __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
 __attribute__((noreturn, format(printf, 2, 3))) void cli_usage_error(const char *cmd,
 								     const char *fmt, ...);
 
+struct option;
+/* After getopt_long returned '?' or ':' (with opterr = 0 and an optstring starting with ':'):
+ * "unknown option '--x'", "option '--timeout' needs a value" or "option '--plain' takes no
+ * value", as a usage error. */
+__attribute__((noreturn)) void cli_bad_option(const char *cmd, int c, char **argv,
+					      const struct option *longopts);
+
 /* Client address from the operands left after options: none (use default_spec), "ADDR",
  * or the nc habit "HOST PORT". Consumes what it used; returns 0 or exits with a usage error. */
 void cli_parse_client_addr(const char *cmd, int *argc, char ***argv, const char *default_spec,

@@ -251,7 +251,8 @@ int cmd_echo(int argc, char **argv)
 		}
 	}
 	int c;
-	while ((c = getopt_long(argc, argv, "ut:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":ut:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			transport = ADDR_UDP;
@@ -263,7 +264,7 @@ int cmd_echo(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			cli_usage_error("echo", "bad option");
+			cli_bad_option("echo", c, argv, longopts);
 		}
 	}
 	int rest = argc - optind;

@@ -317,14 +317,13 @@ static void parse_options(struct server *s, int argc, char **argv)
 		if (c == 'c')
 			s->config_path = optarg;
 	}
-	opterr = 1;
 	optind = 0;
 	if (s->config_path != NULL)
 		load_config_file(s);
 
 	int verbosity = 0;
 	char err[512];
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hv", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout, s);
 			exit(0);
@@ -340,7 +339,7 @@ static void parse_options(struct server *s, int argc, char **argv)
 			continue;
 		}
 		if (c < OPT_BASE)
-			cli_usage_error("serve", "unknown option");
+			cli_bad_option("serve", c, argv, longopts);
 		struct opt_ref *r = &refs[c - OPT_BASE];
 		const char *value = r->desc && r->desc->type == OPT_BOOL ? "true" : optarg;
 		int rc = 0;

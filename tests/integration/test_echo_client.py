@@ -197,12 +197,29 @@ def test_unresolvable_host():
     (["-t", "0"], "--timeout: expected seconds > 0, got '0'"),
     (["-t", "soon"], "--timeout: expected seconds > 0, got 'soon'"),
     (["tcp:127.0.0.1:1", "--"], "nothing to send after --"),
+    (["--bogus"], "unknown option '--bogus'"),
+    (["-ux"], "unknown option '-x'"),
+    (["tcp:127.0.0.1:1", "-t"], "option '-t' needs a value"),
+    (["--timeout"], "option '--timeout' needs a value"),
+    (["--udp=yes"], "option '--udp' takes no value"),
 ])
 def test_usage_errors(args, message):
     res = run_sockit("echo", *args)
     assert res.returncode == 64
     assert res.stderr.decode() == f"sockit: {message}\nTry 'sockit echo --help'.\n"
     assert res.stdout == b""
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--bogus"], "unknown option '--bogus'"),
+    (["--max-conns"], "option '--max-conns' needs a value"),
+    (["--plain=yes"], "option '--plain' takes no value"),
+    (["--echo", "tcp:127.0.0.1:99999"], "--echo: bad address 'tcp:127.0.0.1:99999': port 99999 is out of range (0-65535)"),
+])
+def test_serve_usage_errors(args, message):
+    res = run_sockit("serve", *args)
+    assert (res.returncode, res.stderr.decode()) == (
+        64, f"sockit: {message}\nTry 'sockit serve --help'.\n")
 
 
 def test_help_exits_zero():
