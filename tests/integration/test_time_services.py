@@ -10,6 +10,7 @@ import time
 import pytest
 
 from conftest import PYTHON, need, seed_program
+from test_metrics import scrape
 
 NTP_EPOCH = 2208988800
 
@@ -260,13 +261,16 @@ def burst(addr, payload, count, sock, wait=0.5):
 
 
 def test_rate_limit_burst_drop_refill(serve):
-    # one worker: each worker thread keeps its own buckets
     srv = serve("--time", "udp:127.0.0.1:0", "--echo", "udp:127.0.0.1:0", "--udp-rate", "2",
-                "--udp-burst", "10", "--limit-loopback", "--threads", "1", expect=2)
+                "--udp-burst", "10", "--limit-loopback", "--metrics", "tcp:127.0.0.1:0",
+                expect=3)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     got = burst(srv.addr("time", "udp"), b"%Y", 40, s)
     # the burst is answered, the excess dropped (a slow box may refill a token or two)
     assert 10 <= len(got) <= 12, len(got)
+    # ... and counted
+    counters = scrape(srv.addr("metrics", "tcp"))
+    assert counters['sockit_rate_limited_total{service="time"}'] == 40 - len(got)
     # the bucket is per source, not per service: echo shares it
     assert len(burst(srv.addr("echo", "udp"), b"x", 5, s, wait=0.3)) <= 2
     time.sleep(2.0)  # 2 tokens/s: about 4 back
