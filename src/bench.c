@@ -86,6 +86,7 @@ struct conn {
 	bool dead;
 	bool want_write;
 	bool rx_bad;           /* stream: the message being received has a wrong byte */
+	bool counted_done;     /* counted in worker.ndone */
 	uint64_t limit;        /* messages this connection may start */
 	uint64_t tx_seq;       /* stream: message being sent; udp: messages started */
 	size_t tx_off;         /* stream: its bytes already sent */
@@ -104,7 +105,7 @@ struct worker {
 	pthread_t thread;
 	int epfd;
 	struct conn *conns;
-	size_t nconns;
+	size_t nconns, ndone;
 	bool stopping; /* duration over: no new messages */
 	uint64_t start_ns, deadline_ns, end_ns;
 	/* published for the progress line (relaxed atomics) */
@@ -223,10 +224,11 @@ static void stream_send(struct worker *w, struct conn *c)
 	conn_want_write(w, c, c->tx_off != 0 && !c->dead);
 }
 
-static void stream_receive(struct worker *w, struct conn *c)
+/* flags: MSG_DONTWAIT after epoll said readable; 0 to block (one connection per thread). */
+static void stream_receive(struct worker *w, struct conn *c, int flags)
 {
 	const struct bench_msg *m = w->msg;
-	ssize_t n = recv(c->fd, w->rx, READ_CHUNK, MSG_DONTWAIT);
+	ssize_t n = recv(c->fd, w->rx, READ_CHUNK, flags);
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
@@ -322,7 +324,8 @@ static void udp_send(struct worker *w, struct conn *c)
 	}
 }
 
-static void udp_receive(struct worker *w, struct conn *c)
+/* flags: MSG_DONTWAIT after epoll said readable; MSG_WAITFORONE to block. */
+static void udp_receive(struct worker *w, struct conn *c, int flags)
 {
 	const struct bench_msg *m = w->msg;
 	unsigned depth = w->cfg->depth;
@@ -333,7 +336,7 @@ static void udp_receive(struct worker *w, struct conn *c)
 		iov[k] = (struct iovec){w->rx + (size_t)k * slot_size, slot_size};
 		mm[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[k], .msg_iovlen = 1}};
 	}
-	int n = recvmmsg(c->fd, mm, SEND_BATCH, MSG_DONTWAIT, NULL);
+	int n = recvmmsg(c->fd, mm, SEND_BATCH, flags, NULL);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			conn_fail(w, c, "recv", errno);
@@ -421,13 +424,29 @@ static void worker_tick(struct worker *w, uint64_t now)
 	}
 }
 
-static bool worker_all_done(const struct worker *w)
+/* Count c once when it has nothing more to do; the run ends when all have. */
+static void conn_note_done(struct worker *w, struct conn *c)
 {
-	for (size_t i = 0; i < w->nconns; i++) {
-		if (!conn_done(w, &w->conns[i]))
-			return false;
+	if (!c->counted_done && conn_done(w, c)) {
+		c->counted_done = true;
+		w->ndone++;
 	}
-	return true;
+}
+
+static void conn_receive(struct worker *w, struct conn *c, bool block)
+{
+	if (is_udp(w))
+		udp_receive(w, c, block ? MSG_WAITFORONE : MSG_DONTWAIT);
+	else
+		stream_receive(w, c, block ? 0 : MSG_DONTWAIT);
+	conn_note_done(w, c);
+}
+
+/* With one connection there is nothing to multiplex: a blocking receive (with a timeout
+ * of TICK_MS) saves the epoll_wait per message that a bare blocking client does not pay. */
+static bool worker_can_block(const struct worker *w)
+{
+	return w->nconns == 1 && !w->conns[0].want_write && !w->conns[0].dead;
 }
 
 static void *worker_main(void *arg)
@@ -442,31 +461,36 @@ static void *worker_main(void *arg)
 			udp_send(w, &w->conns[i]);
 		else
 			stream_send(w, &w->conns[i]);
+		conn_note_done(w, &w->conns[i]);
 	}
 	uint64_t next_tick = w->start_ns + TICK_MS * 1000000u;
-	while (!worker_all_done(w)) {
-		int n = epoll_wait(w->epfd, evs, EPOLL_BATCH, TICK_MS);
-		if (n < 0 && errno != EINTR) {
-			snprintf(w->err, sizeof(w->err), "epoll_wait: %s", strerror(errno));
-			w->errors++;
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			struct conn *c = evs[i].data.ptr;
-			if (c->dead)
-				continue;
-			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-				if (is_udp(w))
-					udp_receive(w, c);
-				else
-					stream_receive(w, c);
+	while (w->ndone < w->nconns) {
+		if (worker_can_block(w)) {
+			conn_receive(w, &w->conns[0], true);
+		} else {
+			int n = epoll_wait(w->epfd, evs, EPOLL_BATCH, TICK_MS);
+			if (n < 0 && errno != EINTR) {
+				snprintf(w->err, sizeof(w->err), "epoll_wait: %s", strerror(errno));
+				w->errors++;
+				break;
 			}
-			if ((evs[i].events & EPOLLOUT) && !c->dead && !is_udp(w))
-				stream_send(w, c);
+			for (int i = 0; i < n; i++) {
+				struct conn *c = evs[i].data.ptr;
+				if (c->dead)
+					continue;
+				if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+					conn_receive(w, c, false);
+				if ((evs[i].events & EPOLLOUT) && !c->dead && !is_udp(w)) {
+					stream_send(w, c);
+					conn_note_done(w, c);
+				}
+			}
 		}
 		uint64_t now = now_ns();
-		if (now >= next_tick || (w->deadline_ns && now >= w->deadline_ns)) {
+		if (now >= next_tick || (w->deadline_ns && now >= w->deadline_ns && !w->stopping)) {
 			worker_tick(w, now);
+			for (size_t i = 0; i < w->nconns; i++)
+				conn_note_done(w, &w->conns[i]);
 			next_tick = now + TICK_MS * 1000000u;
 		}
 		__atomic_store_n(&w->done_pub, w->ok + w->mismatches, __ATOMIC_RELAXED);
@@ -525,6 +549,19 @@ static int conn_open(struct worker *w, struct conn *c, uint64_t limit)
 	}
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
 		cli_error("bench: epoll_ctl: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* For worker_can_block(): receives wait up to TICK_MS; sends stay MSG_DONTWAIT. */
+static int conn_set_blocking(struct conn *c)
+{
+	char err[NET_ERR_LEN];
+	struct timeval tv = {.tv_sec = 0, .tv_usec = TICK_MS * 1000};
+	if (net_set_nonblock(c->fd, false, err, sizeof(err)) < 0 ||
+	    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+		cli_error("bench: %s", err[0] ? err : strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -807,6 +844,10 @@ int cmd_bench(int argc, char **argv)
 		uint64_t limit = cfg.count ? cfg.count / cfg.conns + (i < cfg.count % cfg.conns)
 					   : UINT64_MAX;
 		if (conn_open(w, &w->conns[i / cfg.threads], limit) < 0)
+			goto out_free;
+	}
+	for (size_t t = 0; t < cfg.threads; t++) {
+		if (ws[t].nconns == 1 && conn_set_blocking(&ws[t].conns[0]) < 0)
 			goto out_free;
 	}
 	size_t started = 0;
