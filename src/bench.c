@@ -22,6 +22,7 @@
 #include "histogram.h"
 #include "net.h"
 #include "sntp_packet.h"
+#include "i18n.h"
 
 #define DEFAULT_SPEC        "tcp:127.0.0.1:9000"
 #define DEFAULT_DGRAM_SPEC  "udp:127.0.0.1:9123" /* sockit serve's sntp */
@@ -516,7 +517,7 @@ static int worker_setup(struct worker *w, const struct bench_config *cfg,
 	w->tx = cfg->spec.transport == ADDR_UDP ? malloc(dgram * SEND_BATCH) : NULL;
 	if (w->epfd < 0 || w->conns == NULL || w->rx == NULL ||
 	    (cfg->spec.transport == ADDR_UDP && w->tx == NULL)) {
-		cli_error("bench: %s", strerror(w->epfd < 0 ? errno : ENOMEM));
+		cli_error(_("bench: %s"), strerror(w->epfd < 0 ? errno : ENOMEM));
 		return -1;
 	}
 	for (size_t i = 0; i < nconns; i++)
@@ -532,7 +533,7 @@ static int conn_open(struct worker *w, struct conn *c, uint64_t limit)
 	c->sent_ns = calloc(cfg->depth, sizeof(*c->sent_ns));
 	c->slot_seq = calloc(cfg->depth, sizeof(*c->slot_seq));
 	if (c->sent_ns == NULL || c->slot_seq == NULL) {
-		cli_error("bench: %s", strerror(ENOMEM));
+		cli_error(_("bench: %s"), strerror(ENOMEM));
 		return -1;
 	}
 	for (unsigned i = 0; i < cfg->depth; i++)
@@ -548,7 +549,7 @@ static int conn_open(struct worker *w, struct conn *c, uint64_t limit)
 		return -1;
 	}
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
-		cli_error("bench: epoll_ctl: %s", strerror(errno));
+		cli_error(_("bench: epoll_ctl: %s"), strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -587,7 +588,7 @@ static void worker_free(struct worker *w)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: sockit bench [OPTIONS] [ADDR | HOST PORT]\n\n"
+		_("Usage: sockit bench [OPTIONS] [ADDR | HOST PORT]\n\n"
 		"Load an echo server (default %s) with a closed loop: every connection keeps\n"
 		"--depth messages in flight and sends the next as soon as a reply is back. Every\n"
 		"reply is checked (the uppercase of what was sent, or the same bytes with\n"
@@ -605,7 +606,7 @@ static void usage(FILE *out)
 		"  -j, --json             print the result as one JSON object\n"
 		"  -h, --help             show this help\n\n"
 		"ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n"
-		"Latency is from a message's first byte sent to its reply's last byte received.\n",
+		"Latency is from a message's first byte sent to its reply's last byte received.\n"),
 		DEFAULT_SPEC, DEFAULT_SIZE, DEFAULT_DURATION_MS / 1000.0, DEFAULT_TIMEOUT_MS / 1000.0);
 }
 
@@ -616,7 +617,7 @@ static unsigned long long parse_count(const char *opt, const char *text, unsigne
 	errno = 0;
 	unsigned long long v = strtoull(text, &end, 10);
 	if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < min || v > max)
-		cli_usage_error("bench", "--%s: '%s' is not a number from %llu to %llu", opt, text,
+		cli_usage_error("bench", _("--%s: '%s' is not a number from %llu to %llu"), opt, text,
 				min, max);
 	return v;
 }
@@ -667,7 +668,7 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 		case 't': {
 			long ms = cli_parse_seconds(optarg);
 			if (ms <= 0)
-				cli_usage_error("bench", "--%s: '%s' is not a positive number of seconds",
+				cli_usage_error("bench", _("--%s: '%s' is not a positive number of seconds"),
 						c == 'D' ? "duration" : "timeout", optarg);
 			*(c == 'D' ? &cfg->duration_ms : &cfg->timeout_ms) = ms;
 			break;
@@ -683,7 +684,7 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 			for (i = 0; i < NPROTOS && strcmp(protos[i].name, optarg) != 0; i++)
 				;
 			if (i == NPROTOS)
-				cli_usage_error("bench", "--proto: unknown protocol '%s' (echo, sntp)",
+				cli_usage_error("bench", _("--proto: unknown protocol '%s' (echo, sntp)"),
 						optarg);
 			cfg->proto = &protos[i];
 			break;
@@ -692,7 +693,7 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		default:
-			cli_usage_error("bench", "unknown option");
+			cli_usage_error("bench", _("unknown option"));
 		}
 	}
 	argc -= optind;
@@ -701,13 +702,13 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 	cli_parse_client_addr("bench", &argc, &argv, stream ? DEFAULT_SPEC : DEFAULT_DGRAM_SPEC,
 			      stream ? ADDR_TCP : ADDR_UDP, &cfg->spec);
 	if (!stream && cfg->spec.transport != ADDR_UDP)
-		cli_usage_error("bench", "--proto %s speaks udp only", cfg->proto->name);
+		cli_usage_error("bench", _("--proto %s speaks udp only"), cfg->proto->name);
 	if (cfg->proto->fixed_size)
 		cfg->size = cfg->proto->fixed_size;
 	if (argc > 0)
-		cli_usage_error("bench", "unexpected argument '%s'", argv[0]);
+		cli_usage_error("bench", _("unexpected argument '%s'"), argv[0]);
 	if (cfg->spec.transport == ADDR_UDP && cfg->size > MAX_UDP_SIZE)
-		cli_usage_error("bench", "--size: udp carries at most %d bytes", MAX_UDP_SIZE);
+		cli_usage_error("bench", _("--size: udp carries at most %d bytes"), MAX_UDP_SIZE);
 	if (cfg->count != 0 && cfg->count < cfg->conns)
 		cli_usage_error("bench", "--count %" PRIu64 " is less than --conns %u", cfg->count,
 				cfg->conns);
@@ -812,7 +813,7 @@ static void raise_fd_limit(unsigned conns)
 {
 	int have = cli_raise_fd_limit();
 	if ((unsigned)have < conns + 16)
-		cli_error("warning: open-file limit %d is below --conns %u", have, conns);
+		cli_error(_("warning: open-file limit %d is below --conns %u"), have, conns);
 }
 
 int cmd_bench(int argc, char **argv)
@@ -825,7 +826,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench_msg msg;
 	struct worker *ws = calloc(cfg.threads, sizeof(*ws));
 	if (ws == NULL || bench_msg_init(&msg, cfg.size, cfg.plain) < 0) {
-		cli_error("bench: %s", strerror(ENOMEM));
+		cli_error(_("bench: %s"), strerror(ENOMEM));
 		free(ws);
 		return EXIT_OSERR;
 	}
@@ -854,7 +855,7 @@ int cmd_bench(int argc, char **argv)
 	for (; started < cfg.threads; started++) {
 		int e = pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]);
 		if (e != 0) {
-			cli_error("bench: cannot start thread: %s", strerror(e));
+			cli_error(_("bench: cannot start thread: %s"), strerror(e));
 			break;
 		}
 	}

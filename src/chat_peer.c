@@ -341,11 +341,11 @@ static int load_contacts(struct chat_peer *cp, const char *file, bool required)
 	close(fd);
 	int rc = -1;
 	if (text == NULL)
-		cli_error("%s: out of memory", file);
+		cli_error(_("%s: out of memory"), file);
 	else if (n < 0)
 		cli_error("%s: %s", file, strerror(e));
 	else if (len > CONTACTS_FILE_MAX)
-		cli_error("%s: over %d bytes", file, CONTACTS_FILE_MAX);
+		cli_error(_("%s: over %d bytes"), file, CONTACTS_FILE_MAX);
 	else if (contacts_parse_text(cp->book, text, len, file, err, sizeof(err)) < 0)
 		cli_error("%s", err);
 	else
@@ -414,7 +414,7 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 			break;
 		case 'C':
 			if (contacts_parse_option(cp->book, optarg, err, sizeof(err)) < 0)
-				cli_usage_error("chat", "--contact: %s", err);
+				cli_usage_error("chat", _("--contact: %s"), err);
 			break;
 		case 'm': {
 			char *end;
@@ -423,7 +423,7 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 			if (errno != 0 || end == optarg || *end != '\0' || v == 0 ||
 			    v > MAX_MESSAGE_LIMIT)
 				cli_usage_error("chat",
-				                "--max-message: expected 1-%d bytes, got '%s'",
+				                _("--max-message: expected 1-%d bytes, got '%s'"),
 				                MAX_MESSAGE_LIMIT, optarg);
 			cp->max_message = v;
 			break;
@@ -431,7 +431,7 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 		case OPT_LINGER:
 			cp->linger_ms = cli_parse_seconds(optarg);
 			if (cp->linger_ms < 0)
-				cli_usage_error("chat", "--linger: expected seconds, got '%s'",
+				cli_usage_error("chat", _("--linger: expected seconds, got '%s'"),
 				                optarg);
 			break;
 		case OPT_RATE: {
@@ -439,7 +439,7 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 			errno = 0;
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (errno != 0 || end == optarg || *end != '\0' || v > 1000000)
-				cli_usage_error("chat", "--rate: expected 0-1000000, got '%s'",
+				cli_usage_error("chat", _("--rate: expected 0-1000000, got '%s'"),
 				                optarg);
 			cp->rate = (unsigned)v;
 			break;
@@ -448,11 +448,11 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 			usage(stdout);
 			exit(0);
 		default:
-			cli_usage_error("chat", "bad option");
+			cli_usage_error("chat", _("bad option"));
 		}
 	}
 	if (optind < argc)
-		cli_usage_error("chat", "unexpected argument '%s'", argv[optind]);
+		cli_usage_error("chat", _("unexpected argument '%s'"), argv[optind]);
 	return 0;
 }
 
@@ -466,9 +466,9 @@ static int open_socket(struct chat_peer *cp, const char *listen, char *bound, si
 		text =
 		    cp->have_to && cp->to.ss.ss_family == AF_INET6 ? "udp:[::]:0" : "udp:0.0.0.0:0";
 	if (addr_parse(text, ADDR_UDP, &spec, err, sizeof(err)) < 0)
-		cli_usage_error("chat", "--listen: %s", err);
+		cli_usage_error("chat", _("--listen: %s"), err);
 	if (spec.transport != ADDR_UDP)
-		cli_usage_error("chat", "--listen: '%s' is not a udp address", text);
+		cli_usage_error("chat", _("--listen: '%s' is not a udp address"), text);
 	cp->fd = net_udp_socket(&spec, bound, boundlen, err, sizeof(err));
 	if (cp->fd < 0) {
 		cli_error("%s", err);
@@ -491,7 +491,7 @@ int cmd_chat(int argc, char **argv)
 	cp.book = calloc(1, sizeof(*cp.book));
 	cp.book_addrs = calloc(CONTACTS_MAX, sizeof(*cp.book_addrs));
 	if (cp.book == NULL || cp.book_addrs == NULL) {
-		cli_error("out of memory");
+		cli_error(_("out of memory"));
 		goto out_free_book;
 	}
 	parse_args(&cp, &args, argc, argv);
@@ -531,17 +531,17 @@ int cmd_chat(int argc, char **argv)
 	    .rate = cp.rate, .burst = cp.rate * RATE_BURST_FACTOR, .limit_loopback = true};
 	cp.guard = guard_new(&gcfg);
 	if (cp.guard == NULL) {
-		cli_error("out of memory");
+		cli_error(_("out of memory"));
 		goto out_close_socket;
 	}
 	if (ev_io_start(cp.loop, cp.fd, EV_READ, on_socket_readable, &cp) < 0 ||
 	    ev_signal_start(cp.loop, SIGINT, on_signal, &cp) < 0 ||
 	    ev_signal_start(cp.loop, SIGTERM, on_signal, &cp) < 0) {
-		cli_error("event loop: %s", strerror(errno));
+		cli_error(_("event loop: %s"), strerror(errno));
 		goto out_close_socket;
 	}
 	/* only now: whoever waits for this line may signal us at once */
-	cli_error("chat: listening on %s", bound);
+	cli_error("chat: listening on %s", bound); /* for scripts: not translated */
 	cp.asking_contact = interactive && cp.book->count > 0 && !cp.have_to;
 	update_prompt(&cp);
 	cp.rc = -1;
@@ -552,7 +552,7 @@ int cmd_chat(int argc, char **argv)
 	int run = cp.rc < 0 ? ev_loop_run(cp.loop) : 0;
 	if (run < 0) {
 		chat_ui_stop();
-		cli_error("event loop: %s", strerror(-run));
+		cli_error(_("event loop: %s"), strerror(-run));
 		goto out_close_socket;
 	}
 	rc = cp.rc < 0 ? 0 : cp.rc;

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "cli.h"
+#include "i18n.h"
 
 void cli_error(const char *fmt, ...)
 {
@@ -27,7 +28,7 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "sockit: %s\nTry 'sockit %s%s--help'.\n", line, cmd ? cmd : "",
+	fprintf(stderr, _("sockit: %s\nTry 'sockit %s%s--help'.\n"), line, cmd ? cmd : "",
 		cmd ? " " : "");
 	exit(EXIT_USAGE);
 }
@@ -43,12 +44,12 @@ void cli_bad_option(const char *cmd, int c, char **argv, const struct option *lo
 	else
 		snprintf(name, sizeof(name), "-%c", optopt);
 	if (c == ':')
-		cli_usage_error(cmd, "option '%s' needs a value", name);
+		cli_usage_error(cmd, _("option '%s' needs a value"), name);
 	for (; longopts != NULL && longopts->name != NULL; longopts++) {
 		if (strncmp(name, "--", 2) == 0 && strcmp(name + 2, longopts->name) == 0)
-			cli_usage_error(cmd, "option '%s' takes no value", name);
+			cli_usage_error(cmd, _("option '%s' takes no value"), name);
 	}
-	cli_usage_error(cmd, "unknown option '%s'", name);
+	cli_usage_error(cmd, _("unknown option '%s'"), name);
 }
 
 void cli_parse_client_addr(const char *cmd, int *argc, char ***argv, const char *default_spec,
@@ -80,7 +81,7 @@ int cli_parse_timeout(const char *cmd, const char *text)
 {
 	long ms = cli_parse_seconds(text);
 	if (ms <= 0)
-		cli_usage_error(cmd, "--timeout: expected seconds > 0, got '%s'", text);
+		cli_usage_error(cmd, _("--timeout: expected seconds > 0, got '%s'"), text);
 	return ms > 1 << 30 ? 1 << 30 : (int)ms;
 }
 

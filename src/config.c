@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "i18n.h"
 
 #define NAMES_MAX 512 /* room for the "expected one of" lists in messages */
 
@@ -81,7 +82,7 @@ static int parse_assignment(const struct config_schema *schema, size_t index, co
 	char why[CONFIG_ERR_LEN];
 	if (sec->has_listen && strcmp(key, "listen") == 0) {
 		if (schema->listen(schema->listen_arg, index, value, why, sizeof(why)) < 0) {
-			fail(err, errlen, "[%s] listen: %s", sec->name, why);
+			fail(err, errlen, _("[%s] listen: %s"), sec->name, why);
 			return -1;
 		}
 		return 0;
@@ -90,7 +91,7 @@ static int parse_assignment(const struct config_schema *schema, size_t index, co
 	if (d == NULL) {
 		char names[NAMES_MAX];
 		list_keys(sec, names, sizeof(names));
-		fail(err, errlen, "[%s] unknown key '%s'; expected one of: %s", sec->name, key,
+		fail(err, errlen, _("[%s] unknown key '%s'; expected one of: %s"), sec->name, key,
 		     names);
 		return -1;
 	}
@@ -112,14 +113,14 @@ static int parse_line(const struct config_schema *schema, const char *start, con
 	if (*start == '[') {
 		const char *name = start + 1, *name_end = end - 1;
 		if (end - start < 2 || *name_end != ']') {
-			fail(err, errlen, "expected '[section]', got '%.*s'", len, start);
+			fail(err, errlen, _("expected '[section]', got '%.*s'"), len, start);
 			return -1;
 		}
 		trim(&name, &name_end);
 		if (find_section(schema, name, (size_t)(name_end - name), index) == NULL) {
 			char names[NAMES_MAX];
 			list_sections(schema, names, sizeof(names));
-			fail(err, errlen, "unknown section [%.*s]; expected one of: %s",
+			fail(err, errlen, _("unknown section [%.*s]; expected one of: %s"),
 			     (int)(name_end - name), name, names);
 			return -1;
 		}
@@ -127,21 +128,22 @@ static int parse_line(const struct config_schema *schema, const char *start, con
 	}
 	const char *eq = memchr(start, '=', (size_t)(end - start));
 	if (eq == NULL) {
-		fail(err, errlen, "expected 'key = value', got '%.*s'", len, start);
+		fail(err, errlen, _("expected 'key = value', got '%.*s'"), len, start);
 		return -1;
 	}
 	const char *key = start, *key_end = eq, *value = eq + 1, *value_end = end;
 	trim(&key, &key_end);
 	trim(&value, &value_end);
 	if (key == key_end) {
-		fail(err, errlen, "expected a key before '=', got '%.*s'", len, start);
+		fail(err, errlen, _("expected a key before '=', got '%.*s'"), len, start);
 		return -1;
 	}
 	char k[CONFIG_LINE_MAX + 1], v[CONFIG_LINE_MAX + 1];
 	snprintf(k, sizeof(k), "%.*s", (int)(key_end - key), key);
 	snprintf(v, sizeof(v), "%.*s", (int)(value_end - value), value);
 	if (*index == SIZE_MAX) {
-		fail(err, errlen, "key '%s' is outside any section; expected a [section] first", k);
+		fail(err, errlen, _("key '%s' is outside any section; expected a [section] first"),
+		     k);
 		return -1;
 	}
 	return parse_assignment(schema, *index, k, v, err, errlen);
@@ -158,10 +160,10 @@ int config_parse(const struct config_schema *schema, const char *path, const cha
 		char why[CONFIG_ERR_LEN];
 		int rc = 0;
 		if ((size_t)(end - p) > CONFIG_LINE_MAX) {
-			fail(why, sizeof(why), "line longer than %d bytes", CONFIG_LINE_MAX);
+			fail(why, sizeof(why), _("line longer than %d bytes"), CONFIG_LINE_MAX);
 			rc = -1;
 		} else if (memchr(p, '\0', (size_t)(end - p)) != NULL) {
-			fail(why, sizeof(why), "NUL byte in line; expected text");
+			fail(why, sizeof(why), _("NUL byte in line; expected text"));
 			rc = -1;
 		} else {
 			rc = parse_line(schema, p, end, &index, why, sizeof(why));
@@ -200,7 +202,7 @@ int config_load(const struct config_schema *schema, const char *path, char *err,
 			break;
 		len += (size_t)n;
 		if (len > CONFIG_FILE_MAX) {
-			fail(err, errlen, "%s: larger than %u bytes", path, CONFIG_FILE_MAX);
+			fail(err, errlen, _("%s: larger than %u bytes"), path, CONFIG_FILE_MAX);
 			goto out_free_text;
 		}
 	}

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "daytime.h"
+#include "i18n.h"
 #include "timefmt.h"
 
 #define DAYTIME_MAX 80 /* the longest day, month and zone names fit */
@@ -68,7 +69,7 @@ static const char *const daytime_default_endpoints[] = {"tcp:127.0.0.1:9013",
 
 const struct service_def daytime_service = {
 	.name = "daytime",
-	.summary = "daytime (RFC 867): the date as text",
+	.summary = N_("daytime (RFC 867): the date as text"),
 	.defaults = daytime_default_endpoints,
 	.stream = &daytime_stream,
 	.dgram = &daytime_dgram,

@@ -6,6 +6,7 @@
 
 #include "echo.h"
 #include "escape.h"
+#include "i18n.h"
 #include "log.h"
 #include "net.h"
 #include "upper.h"
@@ -22,7 +23,7 @@ static const struct opt_desc echo_options[] = {
 	{.name = "plain",
 	 .type = OPT_BOOL,
 	 .offset = offsetof(struct echo_config, plain),
-	 .help = "echo bytes unchanged (RFC 862) instead of uppercased"},
+	 .help = N_("echo bytes unchanged (RFC 862) instead of uppercased")},
 	OPT_END,
 };
 
@@ -75,7 +76,7 @@ static const char *const echo_default_endpoints[] = {"tcp:127.0.0.1:9000", "udp:
 
 const struct service_def echo_service = {
 	.name = "echo",
-	.summary = "uppercase echo (the seed's), or RFC 862 echo with --plain",
+	.summary = N_("uppercase echo (the seed's), or RFC 862 echo with --plain"),
 	.defaults = echo_default_endpoints,
 	.config_size = sizeof(struct echo_config),
 	.config_defaults = &echo_defaults,

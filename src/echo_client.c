@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "client_io.h"
 #include "echo_client.h"
+#include "i18n.h"
 #include "net.h"
 
 #define DEFAULT_TIMEOUT_MS 2000
@@ -28,7 +29,7 @@ struct echo_client {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: sockit echo [OPTIONS] [ADDR | HOST PORT] [-- WORDS...]\n\n"
+		_("Usage: sockit echo [OPTIONS] [ADDR | HOST PORT] [-- WORDS...]\n\n"
 		"Talk to an echo server (default tcp:127.0.0.1:9000).\n"
 		"  On a terminal: prompt '>>: ', send each line, print the reply; 'quit' or\n"
 		"  Ctrl-D ends. With WORDS: send them once, print the reply. Otherwise stdin is\n"
@@ -36,7 +37,7 @@ static void usage(FILE *out)
 		"  -u, --udp              use udp (as a udp: address does)\n"
 		"  -t, --timeout SECONDS  connect and reply timeout (default: 2)\n"
 		"  -h, --help             show this help\n\n"
-		"ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n");
+		"ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n"));
 }
 
 /* Send one message and wait for its reply: as many bytes as were sent (tcp, unix), or
@@ -46,7 +47,7 @@ static ssize_t round_trip(struct echo_client *ec, const char *msg, size_t len, c
 {
 	char err[NET_ERR_LEN];
 	if (client_send_all(ec->fd, msg, len, err, sizeof(err)) < 0) {
-		cli_error("send %s: %s", ec->where, err);
+		cli_error(_("send %s: %s"), ec->where, err);
 		return -1;
 	}
 	ssize_t got;
@@ -64,7 +65,7 @@ static int run_interactive(struct echo_client *ec)
 {
 	static char reply[MAX_MESSAGE + 1];
 	char *line;
-	while ((line = client_readline(">>: ")) != NULL) {
+	while ((line = client_readline(_(">>: "))) != NULL) {
 		char *msg = client_strip(line);
 		if (strcmp(msg, "quit") == 0) {
 			free(line);
@@ -76,7 +77,7 @@ static int run_interactive(struct echo_client *ec)
 			continue;
 		}
 		if (len > MAX_MESSAGE) {
-			cli_error("message of %zu bytes is over the %d-byte limit", len, MAX_MESSAGE);
+			cli_error(_("message of %zu bytes is over the %d-byte limit"), len, MAX_MESSAGE);
 			free(line);
 			continue;
 		}
@@ -99,7 +100,7 @@ static int run_words(struct echo_client *ec, int nwords, char **words)
 	for (int i = 0; i < nwords; i++) {
 		size_t w = strlen(words[i]);
 		if (len + w + (i > 0) > MAX_MESSAGE) {
-			cli_error("message is over the %d-byte limit", MAX_MESSAGE);
+			cli_error(_("message is over the %d-byte limit"), MAX_MESSAGE);
 			return EXIT_USAGE;
 		}
 		if (i > 0)
@@ -129,7 +130,7 @@ static int run_udp_lines(struct echo_client *ec)
 		if (n == 0)
 			continue;
 		if (n > MAX_MESSAGE) {
-			cli_error("line of %zd bytes is over the udp limit of %d", n, MAX_MESSAGE);
+			cli_error(_("line of %zd bytes is over the udp limit of %d"), n, MAX_MESSAGE);
 			rc = 1;
 			break;
 		}
@@ -168,13 +169,13 @@ static int run_stream_pipe(struct echo_client *ec)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			cli_error("poll: %s", strerror(errno));
+			cli_error(_("poll: %s"), strerror(errno));
 			return 1;
 		}
 		if (r == 0) {
 			idle_ms += wait;
 			if (idle_ms >= ec->timeout_ms) {
-				cli_error("%s: timed out waiting for replies (%llu of %llu bytes back)",
+				cli_error(_("%s: timed out waiting for replies (%llu of %llu bytes back)"),
 					  ec->where, received, sent);
 				return 1;
 			}
@@ -194,7 +195,7 @@ static int run_stream_pipe(struct echo_client *ec)
 		if (in_len > 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
 			ssize_t n = send(ec->fd, in + in_off, in_len, MSG_NOSIGNAL);
 			if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				cli_error("send %s: %s", ec->where, strerror(errno));
+				cli_error(_("send %s: %s"), ec->where, strerror(errno));
 				return 1;
 			}
 			if (n > 0) {
@@ -206,12 +207,12 @@ static int run_stream_pipe(struct echo_client *ec)
 		if (p[1].revents & (POLLIN | POLLERR | POLLHUP)) {
 			ssize_t n = recv(ec->fd, out, sizeof(out), MSG_DONTWAIT);
 			if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				cli_error("recv %s: %s", ec->where, strerror(errno));
+				cli_error(_("recv %s: %s"), ec->where, strerror(errno));
 				return 1;
 			}
 			if (n == 0) {
 				if (received < sent || stdin_open || in_len > 0) {
-					cli_error("%s: connection closed after %llu of %llu bytes",
+					cli_error(_("%s: connection closed after %llu of %llu bytes"),
 						  ec->where, received, sent);
 					return 1;
 				}
@@ -220,7 +221,7 @@ static int run_stream_pipe(struct echo_client *ec)
 			if (n > 0) {
 				received += (unsigned long long)n;
 				if (client_write_all(STDOUT_FILENO, out, (size_t)n) < 0) {
-					cli_error("write stdout: %s", strerror(errno));
+					cli_error(_("write stdout: %s"), strerror(errno));
 					return 1;
 				}
 			}
@@ -271,10 +272,10 @@ int cmd_echo(int argc, char **argv)
 	char **operands = argv + optind;
 	cli_parse_client_addr("echo", &rest, &operands, "tcp:127.0.0.1:9000", transport, &ec.spec);
 	if (rest > 0)
-		cli_usage_error("echo", "unexpected argument '%s' (put message words after --)",
+		cli_usage_error("echo", _("unexpected argument '%s' (put message words after --)"),
 				operands[0]);
 	if (nwords == 0) /* a usage error, found before connecting anywhere */
-		cli_usage_error("echo", "nothing to send after --");
+		cli_usage_error("echo", _("nothing to send after --"));
 	addr_format(&ec.spec, ec.where, sizeof(ec.where));
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1,5 +1,6 @@
 /* i18n.c - locale and message catalog set-up. */
 #include <locale.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "i18n.h"
@@ -16,7 +17,10 @@ void i18n_init(void)
 	const char *ctype = setlocale(LC_CTYPE, NULL);
 	if (ctype != NULL && (strcmp(ctype, "C") == 0 || strcmp(ctype, "POSIX") == 0))
 		setlocale(LC_CTYPE, "C.UTF-8");
-	bindtextdomain("sockit", SOCKIT_LOCALEDIR);
+	/* SOCKIT_LOCALEDIR lets the tests (and a user trying a build) use the catalogs of
+	 * the build tree; secure_getenv ignores it in a setuid process. */
+	const char *dir = secure_getenv("SOCKIT_LOCALEDIR");
+	bindtextdomain("sockit", dir != NULL && dir[0] != '\0' ? dir : SOCKIT_LOCALEDIR);
 	bind_textdomain_codeset("sockit", "UTF-8");
 	textdomain("sockit");
 }

@@ -16,24 +16,24 @@ struct cmd_entry {
 };
 
 static const struct cmd_entry cmd_table[] = {
-	{.name = "serve", .summary = "run the services on one event loop", .exec = cmd_serve},
-	{.name = "echo", .summary = "echo client: interactive, one-shot or piped", .exec = cmd_echo},
-	{.name = "bench", .summary = "load an echo server and report rate and latency", .exec = cmd_bench},
-	{.name = "time", .summary = "time client: seed, daytime, rfc868, sntp", .exec = cmd_time},
-	{.name = "chat", .summary = "udp chat peer: contacts, messages while you type", .exec = cmd_chat},
+	{.name = "serve", .summary = N_("run the services on one event loop"), .exec = cmd_serve},
+	{.name = "echo", .summary = N_("echo client: interactive, one-shot or piped"), .exec = cmd_echo},
+	{.name = "bench", .summary = N_("load an echo server and report rate and latency"), .exec = cmd_bench},
+	{.name = "time", .summary = N_("time client: seed, daytime, rfc868, sntp"), .exec = cmd_time},
+	{.name = "chat", .summary = N_("udp chat peer: contacts, messages while you type"), .exec = cmd_chat},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: sockit COMMAND [OPTIONS]\n\n"
-		     "Classic network services and their clients.\n\nCommands:\n");
+	fprintf(out, _("Usage: sockit COMMAND [OPTIONS]\n\n"
+		     "Classic network services and their clients.\n\nCommands:\n"));
 	for (size_t i = 0; i < NCMDS; i++)
-		fprintf(out, "  %-8s %s\n", cmd_table[i].name, cmd_table[i].summary);
-	fprintf(out, "\nRun 'sockit COMMAND --help' for a command's options.\n"
+		fprintf(out, "  %-8s %s\n", cmd_table[i].name, _(cmd_table[i].summary));
+	fprintf(out, _("\nRun 'sockit COMMAND --help' for a command's options.\n"
 		     "  -h, --help     show this help\n"
-		     "  -V, --version  show the version\n");
+		     "  -V, --version  show the version\n"));
 }
 
 int main(int argc, char **argv)
@@ -56,6 +56,6 @@ int main(int argc, char **argv)
 		if (strcmp(name, cmd_table[i].name) == 0)
 			return cmd_table[i].exec(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "sockit: unknown command '%s'\nTry 'sockit --help'.\n", name);
+	fprintf(stderr, _("sockit: unknown command '%s'\nTry 'sockit --help'.\n"), name);
 	return 64;
 }

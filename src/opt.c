@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "i18n.h"
 #include "opt.h"
 
 const struct opt_desc *opt_find(const struct opt_desc *table, const char *name)
@@ -98,7 +99,7 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 	case OPT_BOOL: {
 		bool b;
 		if (parse_bool(value, &b) < 0) {
-			snprintf(err, errlen, "%s%s: expected true or false, got '%s'", dash, d->name,
+			snprintf(err, errlen, _("%s%s: expected true or false, got '%s'"), dash, d->name,
 				 value);
 			return -1;
 		}
@@ -107,7 +108,7 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 	}
 	case OPT_UINT:
 		if (parse_ull(value, &n, &end) < 0 || *end != '\0' || n < d->min || n > d->max) {
-			snprintf(err, errlen, "%s%s: expected a whole number from %llu to %llu, got '%s'",
+			snprintf(err, errlen, _("%s%s: expected a whole number from %llu to %llu, got '%s'"),
 				 dash, d->name, d->min, d->max, value);
 			return -1;
 		}
@@ -116,8 +117,8 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 	case OPT_SIZE:
 		if (parse_size(value, &n) < 0 || n < d->min || n > d->max) {
 			snprintf(err, errlen,
-				 "%s%s: expected a size from %llu to %llu bytes (K, M, G suffixes), "
-				 "got '%s'",
+				 _("%s%s: expected a size from %llu to %llu bytes (K, M, G suffixes), "
+				 "got '%s'"),
 				 dash, d->name, d->min, d->max, value);
 			return -1;
 		}
@@ -125,7 +126,7 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 		return 0;
 	case OPT_SECONDS:
 		if (parse_ms(value, &n) < 0 || n < d->min || n > d->max) {
-			snprintf(err, errlen, "%s%s: expected seconds from %g to %g, got '%s'", dash,
+			snprintf(err, errlen, _("%s%s: expected seconds from %g to %g, got '%s'"), dash,
 				 d->name, (double)d->min / 1000.0, (double)d->max / 1000.0, value);
 			return -1;
 		}
@@ -134,7 +135,7 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 	case OPT_STRING: {
 		char *copy = strdup(value);
 		if (copy == NULL) {
-			snprintf(err, errlen, "%s%s: out of memory", dash, d->name);
+			snprintf(err, errlen, _("%s%s: out of memory"), dash, d->name);
 			return -1;
 		}
 		char **slot = field(d, config);
@@ -178,9 +179,9 @@ void opt_print_help(FILE *out, const struct opt_desc *table, const void *default
 		snprintf(flag, sizeof(flag), "--%s%s%s", table->name, table->metavar ? " " : "",
 			 table->metavar ? table->metavar : "");
 		format_default(table, defaults, def, sizeof(def));
-		fprintf(out, "  %-26s %s", flag, table->help);
+		fprintf(out, "  %-26s %s", flag, table->help ? _(table->help) : "");
 		if (def[0] != '\0')
-			fprintf(out, " (default: %s)", def);
+			fprintf(out, _(" (default: %s)"), def);
 		fputc('\n', out);
 	}
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "i18n.h"
 #include "log.h"
 #include "relay.h"
 #include "relay_internal.h"
@@ -30,42 +31,42 @@ static const struct opt_desc relay_options[] = {
      .min = 0,
      .max = 10000,
      .metavar = "N",
-     .help = "messages kept per room and replayed to who joins"},
+     .help = N_("messages kept per room and replayed to who joins")},
     {.name = "offline-max",
      .type = OPT_UINT,
      .offset = offsetof(struct relay_config, offline_max),
      .min = 0,
      .max = 10000,
      .metavar = "N",
-     .help = "direct messages kept for an offline nickname"},
+     .help = N_("direct messages kept for an offline nickname")},
     {.name = "ping-interval",
      .type = OPT_SECONDS,
      .offset = offsetof(struct relay_config, ping_interval_ms),
      .min = 0,
      .max = 86400000,
      .metavar = "SECONDS",
-     .help = "PING a chat client silent this long; 0 = never"},
+     .help = N_("PING a chat client silent this long; 0 = never")},
     {.name = "ping-timeout",
      .type = OPT_SECONDS,
      .offset = offsetof(struct relay_config, ping_timeout_ms),
      .min = 100,
      .max = 86400000,
      .metavar = "SECONDS",
-     .help = "disconnect a chat client that does not answer a PING"},
+     .help = N_("disconnect a chat client that does not answer a PING")},
     {.name = "flood-rate",
      .type = OPT_UINT,
      .offset = offsetof(struct relay_config, flood_rate),
      .min = 0,
      .max = 1000000,
      .metavar = "N",
-     .help = "chat lines per second per client; 0 = unlimited"},
+     .help = N_("chat lines per second per client; 0 = unlimited")},
     {.name = "flood-burst",
      .type = OPT_UINT,
      .offset = offsetof(struct relay_config, flood_burst),
      .min = 1,
      .max = 1000000,
      .metavar = "N",
-     .help = "chat lines a client may send at once"},
+     .help = N_("chat lines a client may send at once")},
     OPT_END,
 };
 
@@ -401,7 +402,7 @@ static const char *const relay_default_endpoints[] = {"tcp:127.0.0.1:6667", NULL
 
 const struct service_def chat_relay_service = {
     .name = "chat",
-    .summary = "IRC-compatible chat relay: nicknames, rooms, history, offline messages",
+    .summary = N_("IRC-compatible chat relay: nicknames, rooms, history, offline messages"),
     .defaults = relay_default_endpoints,
     .config_size = sizeof(struct relay_config),
     .config_defaults = &relay_defaults,

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "i18n.h"
 #include "rfc868.h"
 #include "sntp_packet.h"
 
@@ -63,7 +64,7 @@ static const char *const rfc868_default_endpoints[] = {"tcp:127.0.0.1:9037",
 
 const struct service_def rfc868_service = {
 	.name = "rfc868",
-	.summary = "time (RFC 868): seconds since 1900, as rdate reads",
+	.summary = N_("time (RFC 868): seconds since 1900, as rdate reads"),
 	.defaults = rfc868_default_endpoints,
 	.stream = &rfc868_stream,
 	.dgram = &rfc868_dgram,

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "config.h"
 #include "guard.h"
+#include "i18n.h"
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
@@ -57,34 +58,34 @@ static const struct serve_config serve_defaults = {
 
 static const struct opt_desc serve_options[] = {
 	{.name = "bind", .type = OPT_STRING, .offset = offsetof(struct serve_config, bind),
-	 .metavar = "HOST", .help = "host for the default endpoints (default: 127.0.0.1)"},
+	 .metavar = "HOST", .help = N_("host for the default endpoints (default: 127.0.0.1)")},
 	{.name = "log-file", .type = OPT_STRING, .offset = offsetof(struct serve_config, log_file),
-	 .metavar = "FILE", .help = "log to FILE instead of stderr; SIGHUP reopens it"},
+	 .metavar = "FILE", .help = N_("log to FILE instead of stderr; SIGHUP reopens it")},
 	{.name = "max-conns", .type = OPT_UINT, .offset = offsetof(struct serve_config, max_conns),
 	 .min = 1, .max = 1000000, .metavar = "N",
-	 .help = "stream connections at once; more are closed at once"},
+	 .help = N_("stream connections at once; more are closed at once")},
 	{.name = "output-cap", .type = OPT_SIZE, .offset = offsetof(struct serve_config, output_cap),
 	 .min = 4096, .max = 1ull << 30, .metavar = "BYTES",
-	 .help = "unsent bytes per client before sockit stops reading it"},
+	 .help = N_("unsent bytes per client before sockit stops reading it")},
 	{.name = "idle-timeout", .type = OPT_SECONDS,
 	 .offset = offsetof(struct serve_config, idle_timeout_ms), .min = 0, .max = 86400000,
-	 .metavar = "SECONDS", .help = "close connections silent this long; 0 = never"},
+	 .metavar = "SECONDS", .help = N_("close connections silent this long; 0 = never")},
 	{.name = "request-timeout", .type = OPT_SECONDS,
 	 .offset = offsetof(struct serve_config, request_timeout_ms), .min = 0, .max = 86400000,
-	 .metavar = "SECONDS", .help = "a started request line must end within this; 0 = never"},
+	 .metavar = "SECONDS", .help = N_("a started request line must end within this; 0 = never")},
 	{.name = "udp-rate", .type = OPT_UINT, .offset = offsetof(struct serve_config, udp_rate),
 	 .min = 0, .max = 1000000, .metavar = "N",
-	 .help = "datagrams per second answered per source; 0 = unlimited"},
+	 .help = N_("datagrams per second answered per source; 0 = unlimited")},
 	{.name = "udp-burst", .type = OPT_UINT, .offset = offsetof(struct serve_config, udp_burst),
-	 .min = 1, .max = 1000000, .metavar = "N", .help = "burst allowed per source"},
+	 .min = 1, .max = 1000000, .metavar = "N", .help = N_("burst allowed per source")},
 	{.name = "limit-loopback", .type = OPT_BOOL,
 	 .offset = offsetof(struct serve_config, limit_loopback),
-	 .help = "rate-limit loopback sources too (they are exempt by default)"},
+	 .help = N_("rate-limit loopback sources too (they are exempt by default)")},
 	{.name = "threads", .type = OPT_UINT, .offset = offsetof(struct serve_config, threads),
 	 .min = 0, .max = MAX_WORKERS, .metavar = "N",
-	 .help = "worker threads, each with its own loop; 0 = one per CPU"},
+	 .help = N_("worker threads, each with its own loop; 0 = one per CPU")},
 	{.name = "metrics", .type = OPT_STRING, .offset = offsetof(struct serve_config, metrics),
-	 .metavar = "ADDR", .help = "serve Prometheus metrics over HTTP at ADDR (tcp or unix)"},
+	 .metavar = "ADDR", .help = N_("serve Prometheus metrics over HTTP at ADDR (tcp or unix)")},
 	OPT_END,
 };
 
@@ -147,9 +148,9 @@ struct opt_ref {
 
 static void usage(FILE *out, const struct server *s)
 {
-	fprintf(out, "Usage: sockit serve [OPTIONS]\n\n"
+	fprintf(out, _("Usage: sockit serve [OPTIONS]\n\n"
 		     "Run sockit's services on one event loop. With no service option, every\n"
-		     "service starts on its default endpoints.\n\nServices:\n");
+		     "service starts on its default endpoints.\n\nServices:\n"));
 	for (size_t i = 0; i < s->nservices; i++) {
 		const struct service_def *d = service_table[i];
 		char flag[64], defaults[256] = "";
@@ -158,18 +159,18 @@ static void usage(FILE *out, const struct server *s)
 			strncat(defaults, k ? ", " : "", sizeof(defaults) - strlen(defaults) - 1);
 			strncat(defaults, d->defaults[k], sizeof(defaults) - strlen(defaults) - 1);
 		}
-		fprintf(out, "  %-26s %s (default: %s; repeatable)\n", flag, d->summary, defaults);
+		fprintf(out, _("  %-26s %s (default: %s; repeatable)\n"), flag, _(d->summary), defaults);
 		opt_print_help(out, d->options, d->config_defaults);
 	}
-	fprintf(out, "\nLimits and general options:\n");
+	fprintf(out, _("\nLimits and general options:\n"));
 	opt_print_help(out, serve_options, &serve_defaults);
-	fprintf(out, "  %-26s read settings from FILE (flags override it)\n", "--config FILE");
-	fprintf(out, "  %-26s check the configuration and exit\n", "--check-config");
-	fprintf(out, "  %-26s log connections and messages (-vv: debug)\n", "-v, --verbose");
-	fprintf(out, "  %-26s show this help\n", "-h, --help");
-	fprintf(out, "\nADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT (tcp);\n"
+	fprintf(out, _("  %-26s read settings from FILE (flags override it)\n"), "--config FILE");
+	fprintf(out, _("  %-26s check the configuration and exit\n"), "--check-config");
+	fprintf(out, _("  %-26s log connections and messages (-vv: debug)\n"), "-v, --verbose");
+	fprintf(out, _("  %-26s show this help\n"), "-h, --help");
+	fprintf(out, _("\nADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT (tcp);\n"
 		     "write IPv6 hosts as [::1]. Port 0 picks a free port; the bound address\n"
-		     "is printed on stderr.\n");
+		     "is printed on stderr.\n"));
 }
 
 static int add_endpoint(struct server *s, size_t service, const char *text, char *err,
@@ -232,9 +233,9 @@ static void check_metrics_addr(struct server *s)
 	if (s->cfg.metrics == NULL || s->cfg.metrics[0] == '\0')
 		return;
 	if (addr_parse(s->cfg.metrics, ADDR_TCP, &s->metrics_spec, why, sizeof(why)) < 0)
-		cli_usage_error("serve", "--metrics: %s", why);
+		cli_usage_error("serve", _("--metrics: %s"), why);
 	if (s->metrics_spec.transport == ADDR_UDP)
-		cli_usage_error("serve", "--metrics: expected a tcp or unix address, got '%s'",
+		cli_usage_error("serve", _("--metrics: expected a tcp or unix address, got '%s'"),
 				s->cfg.metrics);
 	if (s->metrics_spec.transport != ADDR_UNIX && s->metrics_spec.host[0] == '\0')
 		snprintf(s->metrics_spec.host, sizeof(s->metrics_spec.host), "127.0.0.1");
@@ -255,12 +256,12 @@ static void add_inherited_endpoints(struct server *s)
 		while (k < s->nservices && strcmp(service_table[k]->name, socks[i].name) != 0)
 			k++;
 		if (k == s->nservices) {
-			cli_error("systemd socket %s is named '%s', which is no service of sockit",
+			cli_error(_("systemd socket %s is named '%s', which is no service of sockit"),
 				  socks[i].bound, socks[i].name);
 			exit(EXIT_CONFIG);
 		}
 		if (add_endpoint(s, k, socks[i].bound, err, sizeof(err)) < 0) {
-			cli_error("systemd socket %s: %s", socks[i].bound, err);
+			cli_error(_("systemd socket %s: %s"), socks[i].bound, err);
 			exit(EXIT_CONFIG);
 		}
 		s->eps[s->neps - 1].inherited_fd = socks[i].fd;
@@ -359,7 +360,7 @@ static void parse_options(struct server *s, int argc, char **argv)
 			cli_usage_error("serve", "%s", err);
 	}
 	if (optind < argc)
-		cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+		cli_usage_error("serve", _("unexpected argument '%s'"), argv[optind]);
 	log_set_level(verbosity == 0 ? LOG_WARN : verbosity == 1 ? LOG_INFO : LOG_DEBUG);
 
 	check_metrics_addr(s);
@@ -435,18 +436,18 @@ static int start_metrics(struct server *s)
 	char bound[ADDR_TEXT_MAX], err[NET_ERR_LEN];
 	int fd = net_listen(&s->metrics_spec, NULL, bound, sizeof(bound), err, sizeof(err));
 	if (fd < 0) {
-		cli_error("metrics: %s", err);
+		cli_error(_("metrics: %s"), err);
 		return -1;
 	}
 	struct stream_limits limits = server_stream_limits(s);
 	struct stream_server *srv = stream_server_new(w->loop, fd, bound, &metrics_stream,
 						      &s->metrics, &limits, &s->metrics.self);
 	if (srv == NULL) {
-		cli_error("metrics: %s: cannot start: %s", bound, strerror(ENOMEM));
+		cli_error(_("metrics: %s: cannot start: %s"), bound, strerror(ENOMEM));
 		return -1;
 	}
 	w->streams[w->nstreams++] = srv;
-	fprintf(stderr, "sockit: metrics: listening on %s\n", bound);
+	fprintf(stderr, "sockit: metrics: listening on %s\n", bound); /* for scripts: not translated */
 	return 0;
 }
 
@@ -479,7 +480,7 @@ static int start_endpoint(struct worker *w, struct endpoint_req *req)
 		struct dgram_endpoint *ep =
 			dgram_endpoint_new(w->loop, fd, bound, d->dgram, ctx, w->guard, stats);
 		if (ep == NULL) {
-			cli_error("%s: %s: cannot start: %s", d->name, bound, strerror(ENOMEM));
+			cli_error(_("%s: %s: cannot start: %s"), d->name, bound, strerror(ENOMEM));
 			return -1;
 		}
 		w->dgrams[w->ndgrams++] = ep;
@@ -488,13 +489,13 @@ static int start_endpoint(struct worker *w, struct endpoint_req *req)
 		struct stream_server *srv =
 			stream_server_new(w->loop, fd, bound, d->stream, ctx, &limits, stats);
 		if (srv == NULL) {
-			cli_error("%s: %s: cannot start: %s", d->name, bound, strerror(ENOMEM));
+			cli_error(_("%s: %s: cannot start: %s"), d->name, bound, strerror(ENOMEM));
 			return -1;
 		}
 		w->streams[w->nstreams++] = srv;
 	}
 	if (w->index == 0)
-		fprintf(stderr, "sockit: %s: listening on %s\n", d->name, bound);
+		fprintf(stderr, "sockit: %s: listening on %s\n", d->name, bound); /* not translated */
 	return 0;
 }
 
@@ -613,7 +614,7 @@ static int worker_init(struct server *s, struct worker *w, size_t index, int max
 	w->guard = s->guard;
 	if (pipe2(w->ctl, O_NONBLOCK | O_CLOEXEC) < 0 ||
 	    ev_io_start(w->loop, w->ctl[0], EV_READ, on_ctl, w) < 0) {
-		cli_error("worker %zu: %s", index, strerror(errno));
+		cli_error(_("worker %zu: %s"), index, strerror(errno));
 		return -1;
 	}
 	ev_timer_init(&w->stop_timer, on_stop_timer, w);
@@ -621,7 +622,7 @@ static int worker_init(struct server *s, struct worker *w, size_t index, int max
 		const struct service_def *d = service_table[i];
 		w->svc_ctx[i] = d->create ? d->create(w->loop, s->svc_config[i]) : s->svc_config[i];
 		if (w->svc_ctx[i] == NULL) {
-			cli_error("%s: cannot start", d->name);
+			cli_error(_("%s: cannot start"), d->name);
 			return -1;
 		}
 	}
@@ -671,7 +672,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	int rc = ev_loop_run(w->loop);
 	if (rc < 0)
-		cli_error("worker %zu: event loop: %s", w->index, strerror(-rc));
+		cli_error(_("worker %zu: event loop: %s"), w->index, strerror(-rc));
 	return NULL;
 }
 
@@ -685,7 +686,7 @@ static int workers_spawn(struct server *s)
 	for (size_t i = 1; i < s->nworkers && rc == 0; i++) {
 		rc = pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]);
 		if (rc != 0) {
-			cli_error("worker %zu: cannot start thread: %s", i, strerror(rc));
+			cli_error(_("worker %zu: cannot start thread: %s"), i, strerror(rc));
 			s->nworkers = i; /* the rest were never started */
 		}
 	}
@@ -707,7 +708,7 @@ int cmd_serve(int argc, char **argv)
 		const struct service_def *d = service_table[s.nservices];
 		s.svc_config[s.nservices] = malloc(d->config_size ? d->config_size : 1);
 		if (s.svc_config[s.nservices] == NULL) {
-			cli_error("out of memory");
+			cli_error(_("out of memory"));
 			return 1;
 		}
 		if (d->config_size > 0) /* a service without options has no defaults */
@@ -716,14 +717,14 @@ int cmd_serve(int argc, char **argv)
 	}
 	parse_options(&s, argc, argv);
 	if (s.check_config) {
-		printf("%s: configuration OK\n", s.config_path ? s.config_path : "command line");
+		printf(_("%s: configuration OK\n"), s.config_path ? s.config_path : _("command line"));
 		server_free(&s);
 		return 0;
 	}
 	if (s.cfg.log_file != NULL) {
 		int lrc = log_open_file(s.cfg.log_file);
 		if (lrc < 0) {
-			cli_error("--log-file %s: %s", s.cfg.log_file, strerror(-lrc));
+			cli_error(_("--log-file %s: %s"), s.cfg.log_file, strerror(-lrc));
 			server_free(&s);
 			return 1;
 		}
@@ -769,7 +770,7 @@ int cmd_serve(int argc, char **argv)
 	activation_notify_ready();
 	int rc = ev_loop_run(main_loop);
 	if (rc < 0) {
-		cli_error("event loop: %s", strerror(-rc));
+		cli_error(_("event loop: %s"), strerror(-rc));
 		workers_tell(&s, CTL_QUIT);
 	}
 	workers_join(&s);

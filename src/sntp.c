@@ -5,6 +5,7 @@
 #include <sys/timex.h>
 #include <time.h>
 
+#include "i18n.h"
 #include "log.h"
 #include "sntp.h"
 #include "sntp_packet.h"
@@ -22,7 +23,7 @@ static const struct sntp_config sntp_defaults = {.stratum = 10};
 
 static const struct opt_desc sntp_options[] = {
 	{.name = "stratum", .type = OPT_UINT, .offset = offsetof(struct sntp_config, stratum),
-	 .min = 1, .max = 15, .metavar = "N", .help = "stratum the sntp server announces"},
+	 .min = 1, .max = 15, .metavar = "N", .help = N_("stratum the sntp server announces")},
 	OPT_END,
 };
 
@@ -133,7 +134,7 @@ static const char *const sntp_default_endpoints[] = {"udp:127.0.0.1:9123", NULL}
 
 const struct service_def sntp_service = {
 	.name = "sntp",
-	.summary = "SNTP server (RFC 4330) serving the local clock",
+	.summary = N_("SNTP server (RFC 4330) serving the local clock"),
 	.defaults = sntp_default_endpoints,
 	.config_size = sizeof(struct sntp_config),
 	.config_defaults = &sntp_defaults,

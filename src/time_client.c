@@ -97,7 +97,7 @@ static int send_request(struct time_client *tc, const void *data, size_t len)
 {
 	char err[NET_ERR_LEN];
 	if (client_send_all(tc->fd, data, len, err, sizeof(err)) < 0) {
-		cli_error("send %s: %s", tc->where, err);
+		cli_error(_("send %s: %s"), tc->where, err);
 		return -1;
 	}
 	return 0;
@@ -123,7 +123,7 @@ static ssize_t seed_query(struct time_client *tc, const char *fmt, char *reply, 
 	size_t len = strlen(fmt);
 	if (is_stream(tc)) {
 		if (strchr(fmt, '\n') != NULL) {
-			cli_error("a format sent over %s cannot contain a newline",
+			cli_error(_("a format sent over %s cannot contain a newline"),
 				  addr_transport_name(tc->spec.transport));
 			return -1;
 		}
@@ -142,7 +142,7 @@ static ssize_t seed_query(struct time_client *tc, const char *fmt, char *reply, 
 		return -1;
 	if (is_stream(tc)) {
 		if (n == 0 || reply[n - 1] != '\n') {
-			cli_error("%s: reply line over %zu bytes or cut short", tc->where, cap);
+			cli_error(_("%s: reply line over %zu bytes or cut short"), tc->where, cap);
 			return -1;
 		}
 		n--;
@@ -205,7 +205,7 @@ static int print_time(struct timespec t, const char *fmt)
 	const char *f = fmt != NULL ? fmt : LOCAL_FORMAT;
 	size_t n = timefmt_reply(f, strlen(f), false, &tm, out, sizeof(out));
 	if (n >= 7 && memcmp(out, "error: ", 7) == 0) {
-		cli_error("FORMAT: %.*s", (int)(n - 7), out + 7);
+		cli_error(_("FORMAT: %.*s"), (int)(n - 7), out + 7);
 		return EXIT_USAGE;
 	}
 	print_text(out, n, stdout);
@@ -223,7 +223,7 @@ static int run_daytime(struct time_client *tc)
 	while (n > 0 && (reply[n - 1] == '\n' || reply[n - 1] == '\r'))
 		n--;
 	if (n == 0) {
-		cli_error("%s: empty daytime reply", tc->where);
+		cli_error(_("%s: empty daytime reply"), tc->where);
 		return EXIT_DATAERR;
 	}
 	print_text(reply, (size_t)n, stdout);
@@ -245,7 +245,7 @@ static int run_rfc868(struct time_client *tc, const char *fmt)
 	if (n < 0)
 		return 1;
 	if (n != RFC868_LEN) {
-		cli_error("%s: expected a %d-byte RFC 868 reply, got %zd bytes", tc->where,
+		cli_error(_("%s: expected a %d-byte RFC 868 reply, got %zd bytes"), tc->where,
 			  RFC868_LEN, n);
 		return EXIT_DATAERR;
 	}
@@ -285,17 +285,17 @@ static int run_sntp(struct time_client *tc, const char *fmt)
 	struct sntp_packet r;
 	if (sntp_packet_decode(reply, (size_t)n, &r) < 0 || r.mode != SNTP_MODE_SERVER ||
 	    r.orig_ts != q.tx_ts) {
-		cli_error("%s: not an SNTP answer to our request (%zd bytes)", tc->where, n);
+		cli_error(_("%s: not an SNTP answer to our request (%zd bytes)"), tc->where, n);
 		return EXIT_DATAERR;
 	}
 	char refid[16];
 	format_refid(&r, refid, sizeof(refid));
 	if (r.stratum == 0) {
-		cli_error("%s: kiss-o'-death %s", tc->where, refid);
+		cli_error(_("%s: kiss-o'-death %s"), tc->where, refid);
 		return EXIT_UNAVAIL;
 	}
 	if (r.leap == SNTP_LEAP_ALARM) {
-		cli_error("%s: the server's clock is not synchronized", tc->where);
+		cli_error(_("%s: the server's clock is not synchronized"), tc->where);
 		return EXIT_UNAVAIL;
 	}
 	uint64_t T1 = q.tx_ts, T4 = sntp_ts_from_timespec(t4);
@@ -328,7 +328,7 @@ static enum time_proto parse_proto(const char *name)
 		if (strcmp(name, protos[i].name) == 0)
 			return (enum time_proto)i;
 	}
-	cli_usage_error("time", "--proto: expected seed, daytime, rfc868 or sntp, got '%s'", name);
+	cli_usage_error("time", _("--proto: expected seed, daytime, rfc868 or sntp, got '%s'"), name);
 }
 
 int cmd_time(int argc, char **argv)
@@ -353,7 +353,7 @@ int cmd_time(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			cli_usage_error("time", "bad option");
+			cli_usage_error("time", _("bad option"));
 		}
 	}
 	int rest = argc - optind;
@@ -368,11 +368,11 @@ int cmd_time(int argc, char **argv)
 	if (rest == 1 && fmt == NULL)
 		fmt = operands[0];
 	else if (rest > 0)
-		cli_usage_error("time", "unexpected argument '%s'", operands[0]);
+		cli_usage_error("time", _("unexpected argument '%s'"), operands[0]);
 	if (tc.proto == PROTO_SNTP && tc.spec.transport != ADDR_UDP)
-		cli_usage_error("time", "sntp is spoken over udp only");
+		cli_usage_error("time", _("sntp is spoken over udp only"));
 	if (tc.proto == PROTO_DAYTIME && fmt != NULL)
-		cli_usage_error("time", "FORMAT does not apply to daytime, which sends text");
+		cli_usage_error("time", _("FORMAT does not apply to daytime, which sends text"));
 	addr_format(&tc.spec, tc.where, sizeof(tc.where));
 
 	signal(SIGPIPE, SIG_IGN);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "escape.h"
+#include "i18n.h"
 #include "log.h"
 #include "net.h"
 #include "time_seed.h"
@@ -22,7 +23,7 @@ static const struct opt_desc time_seed_options[] = {
 	{.name = "utc",
 	 .type = OPT_BOOL,
 	 .offset = offsetof(struct time_seed_config, utc),
-	 .help = "format the time in UTC instead of the local zone (TZ)"},
+	 .help = N_("format the time in UTC instead of the local zone (TZ)")},
 	OPT_END,
 };
 
@@ -96,7 +97,7 @@ static const char *const time_seed_default_endpoints[] = {"udp:127.0.0.1:9001",
 
 const struct service_def time_seed_service = {
 	.name = "time",
-	.summary = "the seed's time server: a strftime format in, the time out",
+	.summary = N_("the seed's time server: a strftime format in, the time out"),
 	.defaults = time_seed_default_endpoints,
 	.config_size = sizeof(struct time_seed_config),
 	.config_defaults = &time_seed_defaults,
