@@ -162,3 +162,8 @@ char *client_strip(char *s)
 		s[--n] = '\0';
 	return s;
 }
+
+long long client_now_ms(void)
+{
+	return now_ms();
+}

@@ -18,6 +18,8 @@ ssize_t client_recv_datagram(int fd, void *buf, size_t cap, int timeout_ms, char
 ssize_t client_recv_until(int fd, void *buf, size_t cap, int delim, int timeout_ms, char *err,
 			  size_t errlen);
 int client_write_all(int fd, const void *data, size_t len);
+/* Monotonic milliseconds, for deadlines. */
+long long client_now_ms(void);
 
 /* A line from the terminal with editing and history (libedit), without its newline;
  * NULL at end of input. The caller frees it. */

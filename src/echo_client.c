@@ -156,32 +156,32 @@ static int run_stream_pipe(struct echo_client *ec)
 	size_t in_len = 0, in_off = 0;
 	unsigned long long sent = 0, received = 0;
 	bool stdin_open = true;
-	int idle_ms = 0;
+	/* Replies owed must keep coming: the timeout runs while any are outstanding, even
+	 * with stdin still open, so a server that stops answering cannot hang us. */
+	long long quiet_since = client_now_ms();
 	for (;;) {
 		if (!stdin_open && received >= sent && in_len == 0)
 			return 0;
+		bool owed = received < sent || in_len > 0;
+		if (!owed)
+			quiet_since = client_now_ms();
+		long long left = quiet_since + ec->timeout_ms - client_now_ms();
+		if (owed && left <= 0) {
+			cli_error(_("%s: timed out waiting for replies (%llu of %llu bytes back)"),
+				  ec->where, received, sent);
+			return 1;
+		}
 		struct pollfd p[2] = {
 			{.fd = stdin_open && in_len == 0 ? STDIN_FILENO : -1, .events = POLLIN},
 			{.fd = ec->fd, .events = POLLIN | (in_len > 0 ? POLLOUT : 0)},
 		};
-		int wait = stdin_open ? -1 : 100;
-		int r = poll(p, 2, wait);
+		int r = poll(p, 2, owed ? (int)left : -1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			cli_error(_("poll: %s"), strerror(errno));
 			return 1;
 		}
-		if (r == 0) {
-			idle_ms += wait;
-			if (idle_ms >= ec->timeout_ms) {
-				cli_error(_("%s: timed out waiting for replies (%llu of %llu bytes back)"),
-					  ec->where, received, sent);
-				return 1;
-			}
-			continue;
-		}
-		idle_ms = 0;
 		if (p[0].revents) {
 			ssize_t n = read(STDIN_FILENO, in, sizeof(in));
 			if (n > 0) {
@@ -220,6 +220,7 @@ static int run_stream_pipe(struct echo_client *ec)
 			}
 			if (n > 0) {
 				received += (unsigned long long)n;
+				quiet_since = client_now_ms();
 				if (client_write_all(STDOUT_FILENO, out, (size_t)n) < 0) {
 					cli_error(_("write stdout: %s"), strerror(errno));
 					return 1;

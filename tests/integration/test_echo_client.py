@@ -1,6 +1,7 @@
 """`sockit echo`: pipe, one-shot, udp lines, nc-style HOST PORT, the interactive prompt
 through a pty, and every error path word for word, with timeouts that never hang."""
 import socket
+import subprocess
 import threading
 import time
 
@@ -241,6 +242,26 @@ def test_pipe_times_out_against_a_silent_server(silent_tcp):
     assert res.stderr == (f"sockit: tcp:127.0.0.1:{silent_tcp}: timed out waiting for replies "
                           "(0 of 2 bytes back)\n").encode()
     assert took < 5
+
+
+def test_pipe_times_out_even_with_stdin_still_open(silent_tcp):
+    start = time.monotonic()
+    p = subprocess.Popen([SOCKIT, "echo", "-t", "0.5", f"tcp:127.0.0.1:{silent_tcp}"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdin.write(b"hi")
+    p.stdin.flush()  # and never closed: the replies owed must still come in time
+    try:
+        rc = p.wait(timeout=5)
+    finally:
+        p.kill()
+        p.stdin.close()
+    err = p.stderr.read()
+    p.stdout.close()
+    p.stderr.close()
+    assert rc == 1
+    assert err == (f"sockit: tcp:127.0.0.1:{silent_tcp}: timed out waiting for replies "
+                   "(0 of 2 bytes back)\n").encode()
+    assert time.monotonic() - start < 5
 
 
 def test_udp_times_out_against_a_silent_server(silent_udp):
