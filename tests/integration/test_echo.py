@@ -8,6 +8,7 @@ import resource
 import selectors
 import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -302,32 +303,27 @@ def test_plain_is_identity(serve, backend_env):
     assert res.stdout == b"linhaifeng nb"
 
 
-def _loopback_host():
-    """A loopback address of our own, so the default port 9000 collides with nobody."""
-    r = random.Random(os.getpid() ^ int(time.time() * 1000))
-    return f"127.{r.randint(1, 254)}.{r.randint(1, 254)}.{r.randint(2, 254)}"
+def run_in_netns(tmp_path, script):
+    """Run a shell script in a private network namespace (its own loopback), so the fixed
+    default ports cannot collide with anything else on the machine."""
+    path = tmp_path / "netns.sh"
+    path.write_text("ip link set lo up\n" + script)
+    unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-rn"]
+    return subprocess.run([*unshare, "sh", str(path)], capture_output=True, timeout=30)
 
 
-def test_bind_moves_the_default_endpoints(serve):
-    host = _loopback_host()
-    s = serve("--bind", host, "--udp-rate", "0", expect=2)
-    # no service option: echo on its defaults, tcp and udp port 9000, on the --bind host
-    assert s.endpoints[("echo", "tcp")] == [f"tcp:{host}:9000"]
-    assert s.endpoints[("echo", "udp")] == [f"udp:{host}:9000"]
-    res = run_sockit("echo", f"{host}:9000", input=b"bound")
-    assert res.stdout == b"BOUND"
-    res = run_sockit("echo", "-u", host, "9000", "--", "bound", "udp")
-    assert res.stdout == b"BOUND UDP\n"
+def wait_for_line(errfile):
+    return (f"for i in $(seq 100); do grep -q 'echo: listening on udp:' {errfile} && break; "
+            "sleep 0.1; done\n")
 
 
 def test_defaults_in_a_private_network_namespace(tmp_path):
     """`sockit serve` with no options and `sockit echo` with no address meet on 127.0.0.1:9000."""
-    script = tmp_path / "defaults.sh"
-    script.write_text(f"""
-ip link set lo up
-"{SOCKIT}" serve 2>"{tmp_path}/serve.err" &
+    err = tmp_path / "serve.err"
+    res = run_in_netns(tmp_path, f"""
+"{SOCKIT}" serve 2>"{err}" &
 pid=$!
-for i in $(seq 50); do grep -q 'echo: listening on udp:' "{tmp_path}/serve.err" && break; sleep 0.1; done
+{wait_for_line(err)}
 printf 'linhaifeng nb' | "{SOCKIT}" echo
 echo " rc=$?"
 "{SOCKIT}" echo -u -- udp default
@@ -336,14 +332,34 @@ wait $pid
 echo "serve rc=$?"
 "{SOCKIT}" echo -- nobody 2>&1
 """)
-    import subprocess
-    res = subprocess.run(["unshare", "-n", "sh", str(script)], capture_output=True, timeout=30)
-    out = res.stdout.decode()
-    err = (tmp_path / "serve.err").read_text()
-    assert "sockit: echo: listening on tcp:127.0.0.1:9000\n" in err, err + res.stderr.decode()
-    assert "sockit: echo: listening on udp:127.0.0.1:9000\n" in err, err
+    out, log = res.stdout.decode(), err.read_text()
+    assert "sockit: echo: listening on tcp:127.0.0.1:9000\n" in log, log + res.stderr.decode()
+    assert "sockit: echo: listening on udp:127.0.0.1:9000\n" in log, log
     assert out == ("LINHAIFENG NB rc=0\nUDP DEFAULT\nserve rc=0\n"
-                   "sockit: connect tcp:127.0.0.1:9000: Connection refused\n"), out + err
+                   "sockit: connect tcp:127.0.0.1:9000: Connection refused\n"), out + log
+
+
+def test_bind_moves_the_default_endpoints(tmp_path):
+    err = tmp_path / "serve.err"
+    res = run_in_netns(tmp_path, f"""
+"{SOCKIT}" serve --bind 127.0.0.2 2>"{err}" &
+pid=$!
+{wait_for_line(err)}
+printf 'bound' | "{SOCKIT}" echo 127.0.0.2:9000
+echo
+"{SOCKIT}" echo -u 127.0.0.2 9000 -- bound udp
+"{SOCKIT}" echo -- not on 127.0.0.1 2>&1
+kill -TERM $pid
+wait $pid
+echo "serve rc=$?"
+""")
+    out, log = res.stdout.decode(), err.read_text()
+    # no service option: echo on its defaults, tcp and udp port 9000, on the --bind host
+    assert "sockit: echo: listening on tcp:127.0.0.2:9000\n" in log, log + res.stderr.decode()
+    assert "sockit: echo: listening on udp:127.0.0.2:9000\n" in log, log
+    assert "127.0.0.1" not in log, log
+    assert out == ("BOUND\nBOUND UDP\nsockit: connect tcp:127.0.0.1:9000: Connection refused\n"
+                   "serve rc=0\n"), out + log
 
 
 # ---- logging and signals ----
