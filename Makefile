@@ -41,5 +41,29 @@ test-asan:
 	$(MAKE) test BUILD=$(ASAN) \
 		MESON_OPTS="-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug"
 
+# libFuzzer harnesses (tests/fuzz/fuzz_NAME.c), each run for FUZZ_SECONDS from its seed corpus
+# and dictionary; what it finds goes to fuzz-corpus-run/NAME, crashes to fuzz-corpus-run/NAME-crash-*.
+FUZZ_BUILD ?= build-fuzz
+FUZZERS   = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Dtests=false -Db_lundef=false
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	@set -e; for f in $(FUZZERS); do \
+		mkdir -p fuzz-corpus-run/$$f; \
+		printf 'fuzz %-10s %ss: ' $$f $(FUZZ_SECONDS); \
+		if $(FUZZ_BUILD)/tests/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+			-dict=tests/fuzz/$$f.dict -artifact_prefix=fuzz-corpus-run/$$f- \
+			-print_final_stats=1 fuzz-corpus-run/$$f tests/fuzz/corpus/$$f \
+			>fuzz-corpus-run/$$f.log 2>&1; then \
+			grep -E '^stat::number_of_executed_units' fuzz-corpus-run/$$f.log | \
+				awk '{print $$2 " inputs, no crash"}'; \
+		else \
+			echo FAILED; tail -40 fuzz-corpus-run/$$f.log; exit 1; \
+		fi; \
+	done
+
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz
