@@ -10,6 +10,8 @@ PYTEST_ARGS ?= -q -n 2
 ARGS      ?=
 FUZZ_SECONDS ?= 60
 PREFIX    ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR   ?=
 
 .PHONY: all build run test unit integration test-asan deps test-deps fuzz soak bench clean install
 
@@ -22,7 +24,7 @@ test-deps:
 	@scripts/install-deps test
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) -Dwerror=true $(MESON_OPTS)
+	meson setup $(BUILD) -Dwerror=true --prefix=$(PREFIX) --sysconfdir=$(SYSCONFDIR) $(MESON_OPTS)
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -67,3 +69,9 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz
+
+# Binary, man pages, translations, systemd units, bash completion and the example
+# /etc/sockit/sockit.conf, under PREFIX and staged below DESTDIR if given.
+install: build
+	meson configure $(BUILD) -Dprefix=$(PREFIX) -Dsysconfdir=$(SYSCONFDIR)
+	meson install -C $(BUILD) --quiet $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
