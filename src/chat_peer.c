@@ -18,6 +18,7 @@
 #include "ev.h"
 #include "guard.h"
 #include "i18n.h"
+#include "irc_client.h"
 #include "net.h"
 
 #define DEFAULT_MAX_MESSAGE 1024  /* the seed's recv(1024) */
@@ -73,6 +74,8 @@ static void usage(FILE *out)
 	        "      --linger SECONDS     after end of input, wait for replies (default: 1)\n"
 	        "      --rate N             messages a second shown per sender, 0 = all (default: "
 	        "20)\n"
+	        "  -s, --server ADDR        chat on an IRC server instead (tcp:HOST:PORT)\n"
+	        "  -n, --nick NAME          your IRC nickname (with --server)\n"
 	        "  -h, --help               show this help\n\n"
 	        "Commands: /to NAME|ADDR, /contacts, /help, /quit; 'quit' goes back to choosing\n"
 	        "a contact. Without a recipient a line answers the last sender.\n"),
@@ -384,6 +387,8 @@ struct chat_args {
 	const char *listen;
 	const char *to;
 	const char *contacts_file;
+	const char *server; /* IRC mode */
+	const char *nick;
 };
 
 static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, char **argv)
@@ -396,12 +401,14 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 	    {"max-message", required_argument, NULL, 'm'},
 	    {"linger", required_argument, NULL, OPT_LINGER},
 	    {"rate", required_argument, NULL, OPT_RATE},
+	    {"server", required_argument, NULL, 's'},
+	    {"nick", required_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	char err[CONTACTS_ERR_LEN];
 	int c;
-	while ((c = getopt_long(argc, argv, "l:t:c:C:m:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:t:c:C:m:s:n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			args->listen = optarg;
@@ -411,6 +418,12 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 			break;
 		case 'c':
 			args->contacts_file = optarg;
+			break;
+		case 's':
+			args->server = optarg;
+			break;
+		case 'n':
+			args->nick = optarg;
 			break;
 		case 'C':
 			if (contacts_parse_option(cp->book, optarg, err, sizeof(err)) < 0)
@@ -495,6 +508,12 @@ int cmd_chat(int argc, char **argv)
 		goto out_free_book;
 	}
 	parse_args(&cp, &args, argc, argv);
+	if (args.server != NULL || args.nick != NULL) {
+		if (args.server == NULL || args.nick == NULL)
+			cli_usage_error("chat", "--server and --nick go together");
+		rc = irc_client_run(args.server, args.nick);
+		goto out_free_book;
+	}
 	default_contacts_file(default_file, sizeof(default_file));
 	cp.book_file = args.contacts_file != NULL ? args.contacts_file : default_file;
 	rc = EXIT_CONFIG;
