@@ -194,8 +194,10 @@ def test_half_close_echoes_everything_then_closes(srv):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["term", "kill"])
 def test_restart_on_same_port_with_lingering_clients(serve, backend_env, sig):
-    first = serve("--echo", "tcp:127.0.0.1:0", expect=1, env=backend_env)
+    first = serve("--echo", "tcp:127.0.0.1:0", "--echo", "udp:127.0.0.1:0", expect=2,
+                  env=backend_env)
     host, port = first.addr("echo", "tcp")
+    _, uport = first.addr("echo", "udp")
     clients = [connect((host, port)) for _ in range(20)]
     for c in clients:
         c.sendall(b"hi")
@@ -207,17 +209,16 @@ def test_restart_on_same_port_with_lingering_clients(serve, backend_env, sig):
         assert time.monotonic() - started < 3
         for c in clients:
             assert c.recv(10) == b""
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind((host, 0))
-    uport = udp.getsockname()[1]
-    udp.close()
+    # at once, on the same ports, while the old connections linger
     second = serve("--echo", f"tcp:{host}:{port}", "--echo", f"udp:{host}:{uport}", expect=2,
                    env=backend_env)
     assert second.spec("echo", "tcp") == f"tcp:{host}:{port}"
+    assert second.spec("echo", "udp") == f"udp:{host}:{uport}"
     assert "in use" not in second.stderr
     with connect((host, port)) as s:
         s.sendall(b"again")
         assert recv_exact(s, 5) == b"AGAIN"
+    assert udp_round_trip((host, uport), b"again") == b"AGAIN"
     for c in clients:
         c.close()
 

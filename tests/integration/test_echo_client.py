@@ -223,6 +223,16 @@ def test_serve_usage_errors(args, message):
         64, f"sockit: {message}\nTry 'sockit serve --help'.\n")
 
 
+def test_top_level_cli():
+    res = run_sockit("--version")
+    assert res.returncode == 0 and res.stdout.startswith(b"sockit ")
+    res = run_sockit("bogus")
+    assert (res.returncode, res.stderr) == (64, b"sockit: unknown command 'bogus'\nTry 'sockit --help'.\n")
+    res = run_sockit("--help")
+    assert res.returncode == 0
+    assert b"\n  echo " in res.stdout and b"\n  serve " in res.stdout
+
+
 def test_help_exits_zero():
     res = run_sockit("echo", "--help")
     assert res.returncode == 0
