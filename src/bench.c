@@ -107,7 +107,8 @@ struct worker {
 	int epfd;
 	struct conn *conns;
 	size_t nconns, ndone;
-	bool stopping; /* duration over: no new messages */
+	bool stopping;  /* duration over: no new messages */
+	bool interrupt; /* set by the main thread on SIGINT/SIGTERM (atomic) */
 	uint64_t start_ns, deadline_ns, end_ns;
 	/* published for the progress line (relaxed atomics) */
 	uint64_t done_pub, errors_pub;
@@ -410,7 +411,8 @@ static bool conn_done(const struct worker *w, const struct conn *c)
 static void worker_tick(struct worker *w, uint64_t now)
 {
 	uint64_t limit = (uint64_t)w->cfg->timeout_ms * 1000000u;
-	if (!w->stopping && w->deadline_ns != 0 && now >= w->deadline_ns) {
+	bool interrupted = __atomic_load_n(&w->interrupt, __ATOMIC_RELAXED);
+	if (!w->stopping && (interrupted || (w->deadline_ns != 0 && now >= w->deadline_ns))) {
 		w->stopping = true; /* no new messages; wait for the ones in flight */
 		for (size_t i = 0; i < w->nconns; i++) {
 			struct conn *c = &w->conns[i];
@@ -778,9 +780,22 @@ static void print_json(const struct bench_config *cfg, const struct totals *t)
 	       us(h->min), t->mismatches, t->timeouts, t->errors, t->late);
 }
 
-/* On a terminal, a line rewritten once a second while the run goes on. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int signo)
+{
+	(void)signo;
+	interrupted = 1;
+}
+
+/* On a terminal, a line rewritten once a second while the run goes on. Ctrl-C ends the
+ * run early but still reports what was measured; a second one kills. */
 static void watch_progress(struct worker *ws, size_t n, bool live)
 {
+	struct sigaction sa = {.sa_handler = on_interrupt, .sa_flags = SA_RESETHAND};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	uint64_t start = now_ns(), last_print = start, last_done = 0;
 	for (;;) {
 		bool all = true;
@@ -792,6 +807,10 @@ static void watch_progress(struct worker *ws, size_t n, bool live)
 		}
 		if (all)
 			break;
+		if (interrupted) {
+			for (size_t i = 0; i < n; i++)
+				__atomic_store_n(&ws[i].interrupt, true, __ATOMIC_RELAXED);
+		}
 		uint64_t now = now_ns();
 		if (live && now - last_print >= PROGRESS_MS * 1000000ull) {
 			double dt = (double)(now - last_print) / 1e9;

@@ -172,3 +172,31 @@ def test_sntp_against_chronyd(tmp_path):
 def socket_kind_udp():
     import socket
     return socket.SOCK_DGRAM
+
+
+def test_ctrl_c_ends_early_with_a_report(echo_server):
+    import signal
+    import subprocess
+    import time
+    from conftest import SOCKIT
+    p = subprocess.Popen([SOCKIT, "bench", "--duration", "60", "--json",
+                          echo_server.spec("echo", "tcp")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.7)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=10)
+    assert p.returncode == 0, err
+    r = json.loads(out)
+    assert r["messages"] > 0 and r["seconds"] < 30
+
+
+def test_progress_line_only_on_a_terminal(echo_server):
+    import pexpect
+    from conftest import SOCKIT
+    child = pexpect.spawn(SOCKIT, ["bench", "--duration", "2.5", echo_server.spec("echo", "tcp")],
+                          timeout=20)
+    child.expect(r"\r\s+1\.\d s\s+\d+ msgs\s+\d+ msgs/s\s+0 problems")
+    child.expect(r"msgs/s\s+[\d.]+ MB/s each way")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
