@@ -65,23 +65,29 @@ static void terminal_sequences_are_defused(void **state)
 static void c1_controls_are_escaped(void **state)
 {
 	(void)state;
-	EXPECT("\xc2\x9b" "2J", "\\u009b2J"); /* CSI as a code point */
+	EXPECT("\xc2\x9b"
+	       "2J",
+	       "\\u009b2J"); /* CSI as a code point */
 	EXPECT("\xc2\x80\xc2\x85\xc2\x9f", "\\u0080\\u0085\\u009f");
-	EXPECT("\x9b" "2J", FFFD "2J"); /* a raw C1 byte is invalid UTF-8 */
+	EXPECT("\x9b"
+	       "2J",
+	       FFFD "2J"); /* a raw C1 byte is invalid UTF-8 */
 }
 
 static void invalid_utf8_becomes_replacement_characters(void **state)
 {
 	(void)state;
 	EXPECT("\xff", FFFD);
-	EXPECT("a\xfe" "b", "a" FFFD "b");
-	EXPECT("\xc0\xaf", FFFD FFFD);                 /* overlong '/' */
-	EXPECT("\xe0\x80\xaf", FFFD FFFD FFFD);        /* overlong, 3 bytes */
-	EXPECT("\xed\xa0\x80", FFFD FFFD FFFD);        /* a UTF-16 surrogate */
+	EXPECT("a\xfe"
+	       "b",
+	       "a" FFFD "b");
+	EXPECT("\xc0\xaf", FFFD FFFD);                   /* overlong '/' */
+	EXPECT("\xe0\x80\xaf", FFFD FFFD FFFD);          /* overlong, 3 bytes */
+	EXPECT("\xed\xa0\x80", FFFD FFFD FFFD);          /* a UTF-16 surrogate */
 	EXPECT("\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD); /* past U+10FFFF */
-	EXPECT("\xe6\x97", FFFD FFFD);                 /* cut short at the end */
-	EXPECT("\xe6x", FFFD "x");                     /* cut short by ASCII */
-	EXPECT("\x80", FFFD);                          /* lone continuation byte */
+	EXPECT("\xe6\x97", FFFD FFFD);                   /* cut short at the end */
+	EXPECT("\xe6x", FFFD "x");                       /* cut short by ASCII */
+	EXPECT("\x80", FFFD);                            /* lone continuation byte */
 }
 
 static void truncation_keeps_whole_escapes(void **state)
@@ -90,7 +96,11 @@ static void truncation_keeps_whole_escapes(void **state)
 	char out[64];
 	memset(out, 'Z', sizeof(out));
 	/* "ab" fits in 5 with its NUL; "\x1b" (4 chars) would not, so none of it is written. */
-	assert_int_equal(escape_text(out, 5, "ab\x1b" "cd", 5), 2);
+	assert_int_equal(escape_text(out, 5,
+	                             "ab\x1b"
+	                             "cd",
+	                             5),
+	                 2);
 	assert_string_equal(out, "ab");
 	assert_int_equal(escape_text(out, 7, "ab\x1b", 3), 6);
 	assert_string_equal(out, "ab\\x1b");
@@ -131,14 +141,14 @@ static void worst_case_fits_escape_max(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(printable_ascii_and_utf8_pass_unchanged),
-		cmocka_unit_test(control_bytes_become_escapes),
-		cmocka_unit_test(every_control_byte_is_escaped),
-		cmocka_unit_test(terminal_sequences_are_defused),
-		cmocka_unit_test(c1_controls_are_escaped),
-		cmocka_unit_test(invalid_utf8_becomes_replacement_characters),
-		cmocka_unit_test(truncation_keeps_whole_escapes),
-		cmocka_unit_test(worst_case_fits_escape_max),
+	    cmocka_unit_test(printable_ascii_and_utf8_pass_unchanged),
+	    cmocka_unit_test(control_bytes_become_escapes),
+	    cmocka_unit_test(every_control_byte_is_escaped),
+	    cmocka_unit_test(terminal_sequences_are_defused),
+	    cmocka_unit_test(c1_controls_are_escaped),
+	    cmocka_unit_test(invalid_utf8_becomes_replacement_characters),
+	    cmocka_unit_test(truncation_keeps_whole_escapes),
+	    cmocka_unit_test(worst_case_fits_escape_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,8 @@
 #include "ev.h"
 
 #define MAX_FDS  1024
-#define GUARD_MS 3000 /* every test loop is stopped by this timer if the test's event never comes */
+#define GUARD_MS 3000 /* every test loop is stopped by this timer if the test's event never comes  \
+	               */
 
 static const char *const backends[] = {"epoll", "poll"};
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
@@ -291,7 +292,7 @@ static void socketpair_read_write_and_quiet(void **state)
 		struct ev_loop *loop = loop_new(backends[b]);
 		int sv[2];
 		assert_int_equal(
-			socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+		    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 		struct io_log l = {.stop_on_call = true};
 		assert_int_equal(ev_io_start(loop, sv[0], EV_WRITE, on_io, &l), 0);
 		run_bounded(loop);
@@ -365,7 +366,7 @@ static void many_fds_all_served(void **state)
 		struct many m = {.remaining = N};
 		for (int i = 0; i < N; i++) {
 			assert_int_equal(
-				socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, &m.fds[2 * i]), 0);
+			    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, &m.fds[2 * i]), 0);
 			assert_int_equal(ev_io_start(loop, m.fds[2 * i], EV_READ, on_many, &m), 0);
 		}
 		for (int i = N - 1; i >= 0; i--) {
@@ -454,18 +455,18 @@ static void now_is_monotonic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(timers_fire_in_due_order),
-		cmocka_unit_test(stopped_timer_never_fires),
-		cmocka_unit_test(restart_moves_the_deadline),
-		cmocka_unit_test(callbacks_rearm_their_own_timer),
-		cmocka_unit_test(many_timers_keep_heap_order),
-		cmocka_unit_test(pipe_readiness),
-		cmocka_unit_test(socketpair_read_write_and_quiet),
-		cmocka_unit_test(fds_out_of_range_are_refused),
-		cmocka_unit_test(many_fds_all_served),
-		cmocka_unit_test(signals_arrive_on_the_loop),
-		cmocka_unit_test(unknown_backend_is_a_clear_error),
-		cmocka_unit_test(now_is_monotonic),
+	    cmocka_unit_test(timers_fire_in_due_order),
+	    cmocka_unit_test(stopped_timer_never_fires),
+	    cmocka_unit_test(restart_moves_the_deadline),
+	    cmocka_unit_test(callbacks_rearm_their_own_timer),
+	    cmocka_unit_test(many_timers_keep_heap_order),
+	    cmocka_unit_test(pipe_readiness),
+	    cmocka_unit_test(socketpair_read_write_and_quiet),
+	    cmocka_unit_test(fds_out_of_range_are_refused),
+	    cmocka_unit_test(many_fds_all_served),
+	    cmocka_unit_test(signals_arrive_on_the_loop),
+	    cmocka_unit_test(unknown_backend_is_a_clear_error),
+	    cmocka_unit_test(now_is_monotonic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
