@@ -13,7 +13,7 @@ PREFIX    ?= /usr/local
 SYSCONFDIR ?= /etc
 DESTDIR   ?=
 
-.PHONY: all build run test unit integration test-asan deps test-deps fuzz soak bench clean install
+.PHONY: all build run test unit integration test-asan test-valgrind deps test-deps fuzz soak bench clean install
 
 all: build
 
@@ -42,6 +42,23 @@ test: test-deps $(BUILD)/build.ninja
 test-asan:
 	$(MAKE) test BUILD=$(ASAN) \
 		MESON_OPTS="-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug"
+
+# The heavy soak (pytest -m soak): 1,000 clients x 1 MiB each, checked by SHA-256.
+soak: test-deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	SOCKIT_BIN=$(CURDIR)/$(BUILD)/sockit $(PYTEST) -q -s -m soak tests/integration
+
+# Unit tests and the echo/fault/signal integration tests under valgrind: no leak, no error.
+VALGRIND ?= valgrind -q --error-exitcode=99 --leak-check=full \
+	--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
+VALGRIND_TESTS ?= tests/integration/test_echo_smoke.py tests/integration/test_echo.py \
+	tests/integration/test_faults.py tests/integration/test_signals.py
+test-valgrind: test-deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs --suite unit --timeout-multiplier 10 \
+		--wrapper '$(VALGRIND)'
+	SOCKIT_BIN=$(CURDIR)/$(BUILD)/sockit SOCKIT_WRAPPER='$(VALGRIND)' \
+		$(PYTEST) $(PYTEST_ARGS) $(VALGRIND_TESTS)
 
 # libFuzzer harnesses (tests/fuzz/fuzz_NAME.c), each run for FUZZ_SECONDS from its seed corpus
 # and dictionary; what it finds goes to fuzz-corpus-run/NAME, crashes to fuzz-corpus-run/NAME-crash-*.

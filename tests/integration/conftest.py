@@ -24,6 +24,20 @@ SOCKIT = os.environ.get("SOCKIT_BIN", str(ROOT / "build" / "sockit"))
 # (make test-valgrind). Empty for plain runs.
 WRAPPER = os.environ.get("SOCKIT_WRAPPER", "").split()
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
+
+
+def _sanitized():
+    try:
+        with open(SOCKIT, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+# An ASan build: memory figures carry its shadow and quarantine.
+SANITIZED = _sanitized()
+# valgrind -q prints only what it finds: any "==PID== " line is an error or a leak.
+VALGRIND_RE = re.compile(r"^==\d+== ", re.M)
 LISTEN_RE = re.compile(r"sockit: (\S+): listening on (\S+)")
 
 
@@ -113,6 +127,7 @@ class Server:
         err = self.stderr
         for mark in SANITIZER_MARKS:
             assert mark not in err, err
+        assert not VALGRIND_RE.search(err), err
         return self.proc.returncode
 
 
@@ -149,6 +164,7 @@ def run_sockit(*args, input=None, timeout=20, env=None):
                          env=env)
     for mark in SANITIZER_MARKS:
         assert mark.encode() not in res.stderr, res.stderr.decode("utf-8", "replace")
+    assert not VALGRIND_RE.search(res.stderr.decode("utf-8", "replace")), res.stderr
     return res
 
 

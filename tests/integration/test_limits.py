@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import WRAPPER
+from conftest import SANITIZED, WRAPPER
 
 
 def connect(addr, timeout=5):
@@ -125,7 +125,8 @@ def test_never_reading_clients_keep_rss_under_output_cap_256KiB(serve):
     grown_kib = srv.rss_kib() - base_kib
     # each hog: at most the cap, plus one 64 KiB read past it; the buffer's doubling may
     # allocate more, but untouched pages are not resident
-    bound_kib = SLOW_CLIENTS * (OUTPUT_CAP_KIB + 64) + 2048
+    # (ASan's quarantine keeps freed buffers resident a while: a looser, still bounded figure)
+    bound_kib = SLOW_CLIENTS * (OUTPUT_CAP_KIB + 64) * (3 if SANITIZED else 1) + 2048
     print(f"pushed {pushed >> 10} KiB by {SLOW_CLIENTS} non-readers; RSS grew {grown_kib} KiB "
           f"(bound {bound_kib} KiB); worst echo {max(latencies) * 1000:.0f} ms")
     assert pushed > SLOW_CLIENTS * OUTPUT_CAP_KIB * 1024 * 2, "the test did not push past the cap"
