@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "i18n.h"
 
 const char *addr_transport_name(enum addr_transport transport)
 {
@@ -24,19 +25,19 @@ static int parse_port(const char *text, uint16_t *port, const char *whole, char 
 		      size_t errlen)
 {
 	if (*text == '\0') {
-		snprintf(err, errlen, "bad address '%s': missing port", whole);
+		snprintf(err, errlen, _("bad address '%s': missing port"), whole);
 		return -1;
 	}
 	unsigned long value = 0;
 	for (const char *p = text; *p != '\0'; p++) {
 		if (*p < '0' || *p > '9') {
-			snprintf(err, errlen, "bad address '%s': port '%s' is not a number", whole,
+			snprintf(err, errlen, _("bad address '%s': port '%s' is not a number"), whole,
 				 text);
 			return -1;
 		}
 		value = value * 10 + (unsigned long)(*p - '0');
 		if (value > 65535) {
-			snprintf(err, errlen, "bad address '%s': port %s is out of range (0-65535)",
+			snprintf(err, errlen, _("bad address '%s': port %s is out of range (0-65535)"),
 				 whole, text);
 			return -1;
 		}
@@ -49,7 +50,7 @@ static int parse_host(const char *host, size_t len, bool bracketed, char *out, c
 		      char *err, size_t errlen)
 {
 	if (len > ADDR_HOST_MAX) {
-		snprintf(err, errlen, "bad address '%s': host name longer than %d bytes", whole,
+		snprintf(err, errlen, _("bad address '%s': host name longer than %d bytes"), whole,
 			 ADDR_HOST_MAX);
 		return -1;
 	}
@@ -58,12 +59,12 @@ static int parse_host(const char *host, size_t len, bool bracketed, char *out, c
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 			  c == '.' || c == '-' || c == '_' || (bracketed && (c == ':' || c == '%'));
 		if (!ok) {
-			snprintf(err, errlen, "bad address '%s': invalid character in host", whole);
+			snprintf(err, errlen, _("bad address '%s': invalid character in host"), whole);
 			return -1;
 		}
 	}
 	if (bracketed && memchr(host, ':', len) == NULL) {
-		snprintf(err, errlen, "bad address '%s': brackets are for IPv6 addresses", whole);
+		snprintf(err, errlen, _("bad address '%s': brackets are for IPv6 addresses"), whole);
 		return -1;
 	}
 	memcpy(out, host, len);
@@ -88,11 +89,11 @@ int addr_parse(const char *text, enum addr_transport default_transport, struct a
 		rest = text + 5;
 		size_t len = strlen(rest);
 		if (len == 0 || (len == 1 && rest[0] == '@')) {
-			snprintf(err, errlen, "bad address '%s': missing socket path", text);
+			snprintf(err, errlen, _("bad address '%s': missing socket path"), text);
 			return -1;
 		}
 		if (len > ADDR_PATH_MAX) {
-			snprintf(err, errlen, "bad address '%s': socket path longer than %d bytes",
+			snprintf(err, errlen, _("bad address '%s': socket path longer than %d bytes"),
 				 text, ADDR_PATH_MAX);
 			return -1;
 		}
@@ -101,7 +102,7 @@ int addr_parse(const char *text, enum addr_transport default_transport, struct a
 		return 0;
 	}
 	if (spec.transport == ADDR_UNIX) {
-		snprintf(err, errlen, "bad address '%s': expected unix:/path", text);
+		snprintf(err, errlen, _("bad address '%s': expected unix:/path"), text);
 		return -1;
 	}
 
@@ -111,14 +112,14 @@ int addr_parse(const char *text, enum addr_transport default_transport, struct a
 	if (*rest == '[') {
 		const char *close = strchr(rest, ']');
 		if (close == NULL) {
-			snprintf(err, errlen, "bad address '%s': missing ']'", text);
+			snprintf(err, errlen, _("bad address '%s': missing ']'"), text);
 			return -1;
 		}
 		host = rest + 1;
 		hostlen = (size_t)(close - host);
 		bracketed = true;
 		if (close[1] != ':') {
-			snprintf(err, errlen, "bad address '%s': expected ':PORT' after ']'", text);
+			snprintf(err, errlen, _("bad address '%s': expected ':PORT' after ']'"), text);
 			return -1;
 		}
 		colon = close + 1;
@@ -126,13 +127,13 @@ int addr_parse(const char *text, enum addr_transport default_transport, struct a
 		colon = strrchr(rest, ':');
 		if (colon == NULL) {
 			snprintf(err, errlen,
-				 "bad address '%s': expected HOST:PORT, [IPV6]:PORT or unix:/path",
+				 _("bad address '%s': expected HOST:PORT, [IPV6]:PORT or unix:/path"),
 				 text);
 			return -1;
 		}
 		hostlen = (size_t)(colon - rest);
 		if (memchr(rest, ':', hostlen) != NULL) {
-			snprintf(err, errlen, "bad address '%s': write IPv6 addresses as [%.*s]:PORT",
+			snprintf(err, errlen, _("bad address '%s': write IPv6 addresses as [%.*s]:PORT"),
 				 text, (int)hostlen, rest);
 			return -1;
 		}
@@ -153,7 +154,7 @@ int addr_parse_host_port(const char *host, const char *port, enum addr_transport
 	int n = snprintf(joined, sizeof(joined), "%s:%s%s%s:%s", addr_transport_name(transport),
 			 v6 ? "[" : "", host, v6 ? "]" : "", port);
 	if (n < 0 || (size_t)n >= sizeof(joined)) {
-		snprintf(err, errlen, "bad address '%s %s': too long", host, port);
+		snprintf(err, errlen, _("bad address '%s %s': too long"), host, port);
 		return -1;
 	}
 	return addr_parse(joined, transport, out, err, errlen);

@@ -181,7 +181,7 @@ int chat_ui_start(struct ev_loop *loop, bool interactive, const struct chat_ui_o
 	if (!interactive) {
 		ui.line = malloc(CHAT_UI_LINE_MAX + 1);
 		if (ui.line == NULL) {
-			snprintf(err, errlen, "out of memory");
+			snprintf(err, errlen, _("out of memory"));
 			return -ENOMEM;
 		}
 	}
@@ -198,7 +198,7 @@ int chat_ui_start(struct ev_loop *loop, bool interactive, const struct chat_ui_o
 		return 0;
 	}
 	if (rc < 0) {
-		snprintf(err, errlen, "watch stdin: %s", strerror(-rc));
+		snprintf(err, errlen, _("watch stdin: %s"), strerror(-rc));
 		free(ui.line);
 		ui.line = NULL;
 		return rc;

@@ -11,6 +11,7 @@
 #include <editline/readline.h>
 
 #include "client_io.h"
+#include "i18n.h"
 
 static long long now_ms(void)
 {
@@ -36,7 +37,7 @@ static int wait_readable(int fd, long long deadline)
 
 static void timed_out(char *err, size_t errlen, int timeout_ms)
 {
-	snprintf(err, errlen, "no reply within %g s", timeout_ms / 1000.0);
+	snprintf(err, errlen, _("no reply within %g s"), timeout_ms / 1000.0);
 }
 
 int client_send_all(int fd, const void *data, size_t len, char *err, size_t errlen)
@@ -87,7 +88,7 @@ ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *e
 		if (n < 0)
 			return -1;
 		if (n == 0) {
-			snprintf(err, errlen, "connection closed by the server");
+			snprintf(err, errlen, _("connection closed by the server"));
 			return -1;
 		}
 		got += (size_t)n;
@@ -114,7 +115,7 @@ ssize_t client_recv_until(int fd, void *buf, size_t cap, int delim, int timeout_
 			return -1;
 		if (n == 0) {
 			if (delim >= 0 && got == 0) {
-				snprintf(err, errlen, "connection closed by the server");
+				snprintf(err, errlen, _("connection closed by the server"));
 				return -1;
 			}
 			break;

@@ -5,6 +5,7 @@
 
 #include "contacts.h"
 #include "escape.h"
+#include "i18n.h"
 
 static bool is_blank(char c)
 {
@@ -17,28 +18,28 @@ static int check_name(const char *name, size_t len, char *err, size_t errlen)
 {
 	char shown[ESCAPE_MAX(CONTACT_NAME_MAX)];
 	if (len == 0) {
-		snprintf(err, errlen, "empty contact name");
+		snprintf(err, errlen, _("empty contact name"));
 		return -1;
 	}
 	if (len > CONTACT_NAME_MAX) {
-		snprintf(err, errlen, "contact name of %zu bytes is over the %d-byte limit", len,
+		snprintf(err, errlen, _("contact name of %zu bytes is over the %d-byte limit"), len,
 		         CONTACT_NAME_MAX);
 		return -1;
 	}
 	size_t n = escape_text(shown, sizeof(shown), name, len);
 	if (n != len || memcmp(shown, name, len) != 0) {
-		snprintf(err, errlen, "contact name '%s' has control characters or invalid UTF-8",
+		snprintf(err, errlen, _("contact name '%s' has control characters or invalid UTF-8"),
 		         shown);
 		return -1;
 	}
 	if (name[0] == '/' || name[0] == '#') {
-		snprintf(err, errlen, "contact name '%.*s' must not start with '%c'", (int)len,
+		snprintf(err, errlen, _("contact name '%.*s' must not start with '%c'"), (int)len,
 		         name, name[0]);
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++) {
 		if (is_blank(name[i]) || name[i] == '=') {
-			snprintf(err, errlen, "contact name '%.*s' must not contain '%c'", (int)len,
+			snprintf(err, errlen, _("contact name '%.*s' must not contain '%c'"), (int)len,
 			         name, name[i]);
 			return -1;
 		}
@@ -54,28 +55,28 @@ static int add_contact(struct contact_book *book, const char *name, size_t namel
 	for (size_t i = 0; i < book->count; i++) {
 		if (strlen(book->list[i].name) == namelen &&
 		    memcmp(book->list[i].name, name, namelen) == 0) {
-			snprintf(err, errlen, "contact '%.*s' is already defined", (int)namelen,
+			snprintf(err, errlen, _("contact '%.*s' is already defined"), (int)namelen,
 			         name);
 			return -1;
 		}
 	}
 	if (book->count >= CONTACTS_MAX) {
-		snprintf(err, errlen, "more than %d contacts", CONTACTS_MAX);
+		snprintf(err, errlen, _("more than %d contacts"), CONTACTS_MAX);
 		return -1;
 	}
 	struct contact *c = &book->list[book->count];
 	char why[ADDR_TEXT_MAX + 64];
 	if (addr_parse(addr, ADDR_UDP, &c->spec, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "contact '%.*s': %s", (int)namelen, name, why);
+		snprintf(err, errlen, _("contact '%.*s': %s"), (int)namelen, name, why);
 		return -1;
 	}
 	if (c->spec.transport != ADDR_UDP) {
-		snprintf(err, errlen, "contact '%.*s': '%s' is not a udp address", (int)namelen,
+		snprintf(err, errlen, _("contact '%.*s': '%s' is not a udp address"), (int)namelen,
 		         name, addr);
 		return -1;
 	}
 	if (c->spec.host[0] == '\0' || c->spec.port == 0) {
-		snprintf(err, errlen, "contact '%.*s': '%s' needs a host and a port", (int)namelen,
+		snprintf(err, errlen, _("contact '%.*s': '%s' needs a host and a port"), (int)namelen,
 		         name, addr);
 		return -1;
 	}
@@ -108,12 +109,12 @@ static int parse_line(struct contact_book *book, const char *line, size_t len, c
 	while (i < len && is_blank(line[i]))
 		i++;
 	if (addrlen == 0) {
-		snprintf(err, errlen, "expected 'NAME ADDR', got only '%.*s'", (int)namelen,
+		snprintf(err, errlen, _("expected 'NAME ADDR', got only '%.*s'"), (int)namelen,
 		         line + name_at);
 		return -1;
 	}
 	if (i < len && line[i] != '#') {
-		snprintf(err, errlen, "unexpected '%.*s' after the address", (int)(len - i),
+		snprintf(err, errlen, _("unexpected '%.*s' after the address"), (int)(len - i),
 		         line + i);
 		return -1;
 	}
@@ -133,11 +134,11 @@ int contacts_parse_text(struct contact_book *book, const char *text, size_t len,
 		lineno++;
 		int rc;
 		if (linelen > CONTACTS_LINE_MAX) {
-			snprintf(why, sizeof(why), "line of %zu bytes is over the %d-byte limit",
+			snprintf(why, sizeof(why), _("line of %zu bytes is over the %d-byte limit"),
 			         linelen, CONTACTS_LINE_MAX);
 			rc = -1;
 		} else if (memchr(text + at, '\0', linelen) != NULL) {
-			snprintf(why, sizeof(why), "NUL byte in the line");
+			snprintf(why, sizeof(why), _("NUL byte in the line"));
 			rc = -1;
 		} else {
 			rc = parse_line(book, text + at, linelen, why, sizeof(why));
@@ -155,7 +156,7 @@ int contacts_parse_option(struct contact_book *book, const char *arg, char *err,
 {
 	const char *eq = strchr(arg, '=');
 	if (eq == NULL) {
-		snprintf(err, errlen, "expected NAME=ADDR, got '%s'", arg);
+		snprintf(err, errlen, _("expected NAME=ADDR, got '%s'"), arg);
 		return -1;
 	}
 	return add_contact(book, arg, (size_t)(eq - arg), eq + 1, err, errlen);

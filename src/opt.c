@@ -133,6 +133,11 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 		*(unsigned *)field(d, config) = (unsigned)n;
 		return 0;
 	case OPT_STRING: {
+		char why[256];
+		if (d->check != NULL && d->check(value, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s%s: %s", dash, d->name, why);
+			return -1;
+		}
 		char *copy = strdup(value);
 		if (copy == NULL) {
 			snprintf(err, errlen, _("%s%s: out of memory"), dash, d->name);

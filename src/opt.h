@@ -22,6 +22,9 @@ struct opt_desc {
 	unsigned long long min, max; /* OPT_UINT, OPT_SIZE; OPT_SECONDS in ms */
 	const char *metavar;
 	const char *help;
+	/* OPT_STRING: optional check of the value; 0, or -1 with why (e.g. "expected a tcp
+	 * address, got 'x'") that opt_set prefixes with the option's name. */
+	int (*check)(const char *value, char *why, size_t whylen);
 };
 
 #define OPT_END {.name = NULL}

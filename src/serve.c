@@ -56,6 +56,21 @@ static const struct serve_config serve_defaults = {
 	.threads = 0,
 };
 
+/* --metrics: empty (off), or an address that HTTP can be served on. */
+static int metrics_addr_check(const char *value, char *why, size_t whylen)
+{
+	struct addr_spec spec;
+	if (value[0] == '\0')
+		return 0;
+	if (addr_parse(value, ADDR_TCP, &spec, why, whylen) < 0)
+		return -1;
+	if (spec.transport == ADDR_UDP) {
+		snprintf(why, whylen, _("expected a tcp or unix address, got '%s'"), value);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct opt_desc serve_options[] = {
 	{.name = "bind", .type = OPT_STRING, .offset = offsetof(struct serve_config, bind),
 	 .metavar = "HOST", .help = N_("host for the default endpoints (default: 127.0.0.1)")},
@@ -85,7 +100,8 @@ static const struct opt_desc serve_options[] = {
 	 .min = 0, .max = MAX_WORKERS, .metavar = "N",
 	 .help = N_("worker threads, each with its own loop; 0 = one per CPU")},
 	{.name = "metrics", .type = OPT_STRING, .offset = offsetof(struct serve_config, metrics),
-	 .metavar = "ADDR", .help = N_("serve Prometheus metrics over HTTP at ADDR (tcp or unix)")},
+	 .metavar = "ADDR", .help = N_("serve Prometheus metrics over HTTP at ADDR (tcp or unix)"),
+	 .check = metrics_addr_check},
 	OPT_END,
 };
 
@@ -227,20 +243,16 @@ static void load_config_file(struct server *s)
 	}
 }
 
-static void check_metrics_addr(struct server *s)
+/* Fill metrics_spec from --metrics, which opt_set checked with metrics_addr_check. */
+static void metrics_addr_parse(struct server *s)
 {
 	char why[256];
-	if (s->cfg.metrics == NULL || s->cfg.metrics[0] == '\0')
+	if (s->cfg.metrics == NULL || s->cfg.metrics[0] == '\0' ||
+	    addr_parse(s->cfg.metrics, ADDR_TCP, &s->metrics_spec, why, sizeof(why)) < 0)
 		return;
-	if (addr_parse(s->cfg.metrics, ADDR_TCP, &s->metrics_spec, why, sizeof(why)) < 0)
-		cli_usage_error("serve", _("--metrics: %s"), why);
-	if (s->metrics_spec.transport == ADDR_UDP)
-		cli_usage_error("serve", _("--metrics: expected a tcp or unix address, got '%s'"),
-				s->cfg.metrics);
 	if (s->metrics_spec.transport != ADDR_UNIX && s->metrics_spec.host[0] == '\0')
 		snprintf(s->metrics_spec.host, sizeof(s->metrics_spec.host), "127.0.0.1");
 }
-
 /* Sockets from systemd become endpoints of the service their FileDescriptorName= names. */
 static void add_inherited_endpoints(struct server *s)
 {
@@ -363,7 +375,7 @@ static void parse_options(struct server *s, int argc, char **argv)
 		cli_usage_error("serve", _("unexpected argument '%s'"), argv[optind]);
 	log_set_level(verbosity == 0 ? LOG_WARN : verbosity == 1 ? LOG_INFO : LOG_DEBUG);
 
-	check_metrics_addr(s);
+	metrics_addr_parse(s);
 	add_inherited_endpoints(s);
 	if (s->neps == 0) { /* no service option: everything on its defaults */
 		for (size_t i = 0; i < s->nservices; i++) {

@@ -1,5 +1,6 @@
 """systemd socket activation: inherited sockets become endpoints of the service their
 FileDescriptorName= names (LISTEN_FDNAMES), tcp and udp alike, started the way systemd does."""
+import os
 import re
 import socket
 import subprocess
@@ -87,3 +88,28 @@ def test_sockets_map_by_name_not_order(serve):
     with socket.create_connection(("127.0.0.1", day), timeout=10) as s:
         text = s.makefile("rb").read()
     assert re.fullmatch(rb"\w+day, \w+ \d+, \d{4} \d\d:\d\d:\d\d-\w+\r\n", text), text
+
+
+def test_wrong_transport_for_the_named_service_is_refused():
+    """An SNTP socket must be udp: a tcp socket named sntp is a unit file mistake."""
+    port = free_port()
+    t, _ = poke(port)
+    res = subprocess.run([*activate(port, name="sntp", udp=False), SOCKIT, "serve"],
+                         capture_output=True, timeout=20)
+    t.join(10)
+    assert res.returncode == EXIT_CONFIG
+    assert res.stderr.decode().endswith(
+        f"sockit: systemd socket tcp:127.0.0.1:{port}: sntp does not speak tcp\n")
+
+
+def test_readiness_and_stopping_are_notified(serve, tmp_path):
+    """Type=notify: READY=1 once every endpoint is up, STOPPING=1 on SIGTERM."""
+    path = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(path)
+        sock.settimeout(10)
+        srv = serve("--echo", "tcp:127.0.0.1:0", expect=1,
+                    env={**os.environ, "NOTIFY_SOCKET": path})
+        assert sock.recv(4096) == b"READY=1"
+        assert srv.stop() == 0
+        assert sock.recv(4096) == b"STOPPING=1"

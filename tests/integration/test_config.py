@@ -98,10 +98,16 @@ def test_error_messages_are_exact(tmp_path):
         "[echo]\n\nlisten = tcp:1.2.3.4:99999\n": "FILE:3: [echo] listen: bad address "
                                                  "'tcp:1.2.3.4:99999': port 99999 is out of "
                                                  "range (0-65535)",
+        "[sntp]\nlisten = tcp:127.0.0.1:0\n": "FILE:2: [sntp] listen: sntp does not speak tcp",
+        "[serve]\nmetrics = udp:127.0.0.1:9100\n": "FILE:2: [serve] metrics: expected a tcp or "
+                                                    "unix address, got 'udp:127.0.0.1:9100'",
+        "[serve]\nmetrics = nope\n": "FILE:2: [serve] metrics: bad address 'nope': expected "
+                                     "HOST:PORT, [IPV6]:PORT or unix:/path",
         "[serve]\n\nx=" + "y" * 5000 + "\n": "FILE:3: line longer than 4096 bytes",
     }
     for text, message in cases.items():
         assert config_error(tmp_path, text) == f"sockit: {message}\n", text[:80]
+
 
 
 def test_missing_file_is_named(tmp_path):

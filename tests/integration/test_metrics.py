@@ -61,5 +61,5 @@ def test_other_paths_and_methods(serve):
 def test_udp_metrics_address_is_refused():
     res = run_sockit("serve", "--metrics", "udp:127.0.0.1:0", "--check-config")
     assert res.returncode == 64
-    assert res.stderr.decode().startswith(
-        "sockit: --metrics: expected a tcp or unix address, got 'udp:127.0.0.1:0'\n")
+    assert res.stderr.decode() == ("sockit: --metrics: expected a tcp or unix address, got "
+                                   "'udp:127.0.0.1:0'\nTry 'sockit serve --help'.\n")
