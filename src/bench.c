@@ -47,8 +47,10 @@ struct bench_proto {
 	const char *name;
 	bool stream;       /* also over tcp and unix */
 	size_t fixed_size; /* requests and replies have this size; 0: --size */
+	size_t reply_max;  /* replies may be this long; 0: the request's size */
 	uint64_t seq_mod;  /* reply_seq is seq modulo this; 0: bench_msg_seq_modulus() */
 	void (*fill)(const struct bench_msg *m, uint64_t seq, uint8_t *out);
+	/* NULL: replies do not say which request they answer, so --depth is 1 */
 	int64_t (*reply_seq)(const struct bench_msg *m, const uint8_t *data, size_t len);
 	bool (*check)(const struct bench_msg *m, uint64_t seq, const uint8_t *data, size_t len);
 };
@@ -64,6 +66,12 @@ static const struct bench_proto protos[] = {
 	{.name = "sntp", .fixed_size = SNTP_PACKET_LEN,
 	 .seq_mod = UINT64_C(1) << BENCH_SNTP_SEQ_BITS, .fill = bench_sntp_fill,
 	 .reply_seq = bench_sntp_reply_seq, .check = bench_sntp_check},
+	{.name = "time", .fixed_size = BENCH_TIME_REQ_LEN, .reply_max = BENCH_TIME_REPLY_LEN,
+	 .fill = bench_time_fill, .reply_seq = bench_time_reply_seq, .check = bench_time_check},
+	{.name = "daytime", .fixed_size = 1, .reply_max = BENCH_DAYTIME_REPLY_MAX,
+	 .fill = bench_daytime_fill, .check = bench_daytime_check},
+	{.name = "rfc868", .fixed_size = 1, .reply_max = 4, .fill = bench_daytime_fill,
+	 .check = bench_rfc868_check},
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
@@ -326,12 +334,19 @@ static void udp_send(struct worker *w, struct conn *c)
 	}
 }
 
+/* Room for one reply and a byte more, to see a reply that is too long. */
+static size_t rx_slot_size(const struct bench_config *cfg)
+{
+	size_t reply = cfg->proto->reply_max > cfg->size ? cfg->proto->reply_max : cfg->size;
+	return reply + 1;
+}
+
 /* flags: MSG_DONTWAIT after epoll said readable; MSG_WAITFORONE to block. */
 static void udp_receive(struct worker *w, struct conn *c, int flags)
 {
 	const struct bench_msg *m = w->msg;
 	unsigned depth = w->cfg->depth;
-	size_t slot_size = m->size + 1; /* one more, to see a reply that is too long */
+	size_t slot_size = rx_slot_size(w->cfg);
 	struct mmsghdr mm[SEND_BATCH];
 	struct iovec iov[SEND_BATCH];
 	for (unsigned k = 0; k < SEND_BATCH; k++) {
@@ -350,7 +365,7 @@ static void udp_receive(struct worker *w, struct conn *c, int flags)
 	for (int k = 0; k < n; k++) {
 		const uint8_t *data = iov[k].iov_base;
 		size_t len = mm[k].msg_len;
-		int64_t seq = proto->reply_seq(m, data, len);
+		int64_t seq = proto->reply_seq ? proto->reply_seq(m, data, len) : -1;
 		/* A reply is matched to the slot whose seq it names; otherwise it is garbage (a
 		 * mismatch) or an answer that came after its timeout (late, ignored). */
 		unsigned slot = 0;
@@ -514,9 +529,9 @@ static int worker_setup(struct worker *w, const struct bench_config *cfg,
 	histogram_init(&w->hist);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->conns = calloc(nconns, sizeof(*w->conns));
-	size_t dgram = cfg->size + 1;
-	w->rx = malloc(cfg->spec.transport == ADDR_UDP ? dgram * SEND_BATCH : READ_CHUNK);
-	w->tx = cfg->spec.transport == ADDR_UDP ? malloc(dgram * SEND_BATCH) : NULL;
+	bool udp = cfg->spec.transport == ADDR_UDP;
+	w->rx = malloc(udp ? rx_slot_size(cfg) * SEND_BATCH : READ_CHUNK);
+	w->tx = udp ? malloc((cfg->size + 1) * SEND_BATCH) : NULL;
 	if (w->epfd < 0 || w->conns == NULL || w->rx == NULL ||
 	    (cfg->spec.transport == ADDR_UDP && w->tx == NULL)) {
 		cli_error(_("bench: %s"), strerror(w->epfd < 0 ? errno : ENOMEM));
@@ -603,8 +618,9 @@ static void usage(FILE *out)
 		"  -T, --threads N        client threads, connections spread over them (default: 1)\n"
 		"  -t, --timeout SECONDS  a reply later than this is a timeout (default: %g)\n"
 		"  -p, --plain            expect replies unchanged (RFC 862 echo, socat, inetd)\n"
-		"      --proto NAME       echo (default), or sntp: udp requests, each reply\n"
-		"                         checked (mode 4, our origin stamp, not a KoD)\n"
+		"      --proto NAME       echo (default), or over udp: sntp (each reply must\n"
+		"                         answer its request, not be a KoD), time (the seed's\n"
+		"                         strftime service), daytime, rfc868 (depth 1)\n"
 		"  -j, --json             print the result as one JSON object\n"
 		"  -h, --help             show this help\n\n"
 		"ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n"
@@ -707,6 +723,9 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 		cli_usage_error("bench", _("--proto %s speaks udp only"), cfg->proto->name);
 	if (cfg->proto->fixed_size)
 		cfg->size = cfg->proto->fixed_size;
+	if (cfg->proto->reply_seq == NULL && cfg->depth > 1)
+		cli_usage_error("bench", "--proto %s: replies do not name their request, so "
+					 "--depth must be 1 (use more --conns)", cfg->proto->name);
 	if (argc > 0)
 		cli_usage_error("bench", _("unexpected argument '%s'"), argv[0]);
 	if (cfg->spec.transport == ADDR_UDP && cfg->size > MAX_UDP_SIZE)
@@ -912,7 +931,8 @@ int cmd_bench(int argc, char **argv)
 		cli_error("%s", t.first_error);
 	if (t.mismatches > 0)
 		cli_error("%" PRIu64 " replies did not match what was sent%s", t.mismatches,
-			  cfg.plain ? "" : " (try --plain for an RFC 862 echo)");
+			  cfg.plain || cfg.proto != &protos[0] ? ""
+								: " (try --plain for an RFC 862 echo)");
 	if (t.timeouts > 0)
 		cli_error("%" PRIu64 " messages got no reply within %g s", t.timeouts,
 			  (double)cfg.timeout_ms / 1000.0);

@@ -1,7 +1,8 @@
 /* bench_msg.h - the messages `sockit bench` sends and how it checks replies: each message
  * starts with its sequence number in lowercase base-26 letters, then a slice of a fixed
  * lowercase pattern chosen by that number, so the reply (its uppercase, or itself with
- * --plain) can be checked piecewise as it arrives. Pure: no I/O, no allocation after new. */
+ * --plain) can be checked piecewise as it arrives. Also the requests and checks of the
+ * datagram time protocols. Pure: no I/O, no allocation after init. */
 #ifndef SOCKIT_BENCH_MSG_H
 #define SOCKIT_BENCH_MSG_H
 
@@ -49,5 +50,25 @@ void bench_sntp_fill(const struct bench_msg *m, uint64_t seq, uint8_t *out);
 int64_t bench_sntp_reply_seq(const struct bench_msg *m, const uint8_t *data, size_t len);
 /* A server-mode reply, not a kiss-o'-death, to request seq, with its clock set. */
 bool bench_sntp_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data, size_t len);
+
+/* The seed's time service (--proto time): the format is our sequence number in letters
+ * (strftime copies them) and " %Y-%m-%d %H:%M:%S", so replies say which request they
+ * answer and can be checked for shape. */
+#define BENCH_TIME_FORMAT    " %Y-%m-%d %H:%M:%S"
+#define BENCH_TIME_REQ_LEN   (BENCH_SEQ_DIGITS + sizeof(BENCH_TIME_FORMAT) - 1)
+#define BENCH_TIME_REPLY_LEN (BENCH_SEQ_DIGITS + 20) /* " 2026-11-25 11:34:27" */
+void bench_time_fill(const struct bench_msg *m, uint64_t seq, uint8_t *out);
+int64_t bench_time_reply_seq(const struct bench_msg *m, const uint8_t *data, size_t len);
+bool bench_time_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data, size_t len);
+
+/* Daytime (RFC 867) and RFC 868 time over udp: any datagram asks, nothing in the reply says
+ * which request it answers (so one in flight per socket). The checks are for shape: a
+ * printable line with a year; four bytes within a day of our clock. */
+#define BENCH_DAYTIME_REPLY_MAX 128
+void bench_daytime_fill(const struct bench_msg *m, uint64_t seq, uint8_t *out);
+bool bench_daytime_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data,
+			 size_t len);
+bool bench_rfc868_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data,
+			size_t len);
 
 #endif

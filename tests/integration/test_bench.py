@@ -200,3 +200,26 @@ def test_progress_line_only_on_a_terminal(echo_server):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_time_protocols_over_udp(serve):
+    srv = serve("--time", "udp:127.0.0.1:0", "--daytime", "udp:127.0.0.1:0",
+                "--rfc868", "udp:127.0.0.1:0", expect=3)
+    for proto, service, extra in (("time", "time", ["-d", "4"]), ("daytime", "daytime", []),
+                                  ("rfc868", "rfc868", ["-c", "2"])):
+        res = bench("--proto", proto, "-n", "200", "--json", *extra, srv.spec(service, "udp"))
+        assert res.returncode == 0, (proto, res.stderr)
+        r = as_json(res)
+        assert r["messages"] == 200 and r["mismatches"] == 0, (proto, r)
+    # the wrong service's replies fail the checks
+    for proto, service in (("rfc868", "daytime"), ("time", "daytime"), ("daytime", "rfc868")):
+        res = bench("--proto", proto, "-n", "20", "--json", srv.spec(service, "udp"))
+        assert res.returncode == 65, (proto, service, res.stdout)
+        assert as_json(res)["mismatches"] == 20
+        assert b"--plain" not in res.stderr
+
+
+def test_depth_needs_request_ids():
+    res = bench("--proto", "daytime", "--depth", "2", "udp:127.0.0.1:9")
+    assert res.returncode == 64
+    assert b"--depth must be 1" in res.stderr

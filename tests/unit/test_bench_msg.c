@@ -74,12 +74,40 @@ static void reply_seq_decodes_either_case(void **state)
 	bench_msg_free(&m);
 }
 
+static void time_protocol_checks(void **state)
+{
+	(void)state;
+	struct bench_msg m;
+	assert_int_equal(bench_msg_init(&m, BENCH_TIME_REQ_LEN, false), 0);
+	uint8_t req[BENCH_TIME_REQ_LEN];
+	bench_time_fill(&m, 4242, req);
+	assert_memory_equal(req + BENCH_SEQ_DIGITS, " %Y-%m-%d", 9);
+	uint8_t reply[BENCH_TIME_REPLY_LEN + 1];
+	memcpy(reply, req, BENCH_SEQ_DIGITS);
+	memcpy(reply + BENCH_SEQ_DIGITS, " 2026-11-25 11:34:27", 20);
+	assert_int_equal(bench_time_reply_seq(&m, reply, BENCH_TIME_REPLY_LEN), 4242);
+	assert_true(bench_time_check(&m, 4242, reply, BENCH_TIME_REPLY_LEN));
+	assert_false(bench_time_check(&m, 4243, reply, BENCH_TIME_REPLY_LEN));
+	reply[BENCH_SEQ_DIGITS + 5] = '/';
+	assert_false(bench_time_check(&m, 4242, reply, BENCH_TIME_REPLY_LEN));
+	bench_msg_free(&m);
+
+	const char *day = "Wednesday, November 25, 2026 11:34:27-UTC\r\n";
+	assert_true(bench_daytime_check(&m, 0, (const uint8_t *)day, strlen(day)));
+	assert_false(bench_daytime_check(&m, 0, (const uint8_t *)"no year here", 12));
+	assert_false(bench_daytime_check(&m, 0, (const uint8_t *)"2026\x1b[2J..", 12));
+
+	uint8_t t[4] = {0, 0, 0, 0}; /* 1900: far from now */
+	assert_false(bench_rfc868_check(&m, 0, t, 4));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reply_checks_at_every_split),
 		cmocka_unit_test(consecutive_messages_differ),
 		cmocka_unit_test(reply_seq_decodes_either_case),
+		cmocka_unit_test(time_protocol_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
