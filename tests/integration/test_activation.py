@@ -62,16 +62,21 @@ def test_inherited_sockets_replace_the_defaults(serve):
     assert list(srv.endpoints) == [("echo", "tcp")]
 
 
-def test_unknown_name_is_refused():
+def refused(name):
+    """Activate a tcp socket named name; returns (port, stderr) of the refusing sockit."""
     port = free_port()
     t, _ = poke(port)
-    res = subprocess.run([*activate(port, name="gopher", udp=False), SOCKIT, "serve"],
+    res = subprocess.run([*activate(port, name=name, udp=False), SOCKIT, "serve"],
                          capture_output=True, timeout=20)
     t.join(10)
     assert res.returncode == EXIT_CONFIG
-    assert res.stderr.decode().endswith(
-        f"sockit: systemd socket tcp:127.0.0.1:{port} is named 'gopher', which is no service "
-        "of sockit\n")
+    return port, res.stderr.decode()
+
+
+def test_unknown_name_is_refused():
+    port, err = refused("gopher")
+    assert err.endswith(f"sockit: systemd socket tcp:127.0.0.1:{port} is named 'gopher', which "
+                        "is no service of sockit\n")
 
 
 def test_sockets_map_by_name_not_order(serve):
@@ -92,14 +97,8 @@ def test_sockets_map_by_name_not_order(serve):
 
 def test_wrong_transport_for_the_named_service_is_refused():
     """An SNTP socket must be udp: a tcp socket named sntp is a unit file mistake."""
-    port = free_port()
-    t, _ = poke(port)
-    res = subprocess.run([*activate(port, name="sntp", udp=False), SOCKIT, "serve"],
-                         capture_output=True, timeout=20)
-    t.join(10)
-    assert res.returncode == EXIT_CONFIG
-    assert res.stderr.decode().endswith(
-        f"sockit: systemd socket tcp:127.0.0.1:{port}: sntp does not speak tcp\n")
+    port, err = refused("sntp")
+    assert err.endswith(f"sockit: systemd socket tcp:127.0.0.1:{port}: sntp does not speak tcp\n")
 
 
 def test_readiness_and_stopping_are_notified(serve, tmp_path):
