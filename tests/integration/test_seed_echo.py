@@ -1,5 +1,6 @@
 """Interop with the seed tutorial's own programs (tests/seed/, only the port edited): its
 clients against `sockit serve`, and `sockit echo` against its servers."""
+import socket
 import subprocess
 import time
 
@@ -11,35 +12,37 @@ from conftest import PYTHON, SOCKIT, free_port, run_sockit, seed_program
 LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
 
 
-def wait_bound(port, proto="tcp", timeout=10):
-    """Wait until something is bound (udp) or listening (tcp) on 127.0.0.1:port, without
-    connecting: a connection would use up the seed's one-shot server."""
+def is_bound(port, proto):
     want = f"0100007F:{port:04X}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open(f"/proc/net/{proto}") as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[1] == want and (proto == "udp" or fields[3] == LISTEN):
-                    return
-        time.sleep(0.02)
-    raise AssertionError(f"the seed's server did not bind {proto} port {port}")
+    with open(f"/proc/net/{proto}") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == want and (proto == "udp" or fields[3] == LISTEN):
+                return True
+    return False
 
 
 @pytest.fixture
 def seed_server(tmp_path):
     """seed_server(name, proto) runs one of the seed's servers on a free port; killed by PID
-    at teardown (the seed's loop server spins forever once its client leaves)."""
+    at teardown (the seed's loop server spins forever once its client leaves). Readiness is
+    read from /proc/net, without connecting: that would use up the one-shot server."""
     procs = []
 
     def start(name, proto="tcp"):
-        port = free_port()
-        path = seed_program(tmp_path, name, port)
-        p = subprocess.Popen([PYTHON, str(path)], cwd=tmp_path, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        procs.append(p)
-        wait_bound(port, proto)
-        return p, port
+        for _ in range(3):  # free_port() can race with another test: then take another
+            port = free_port(socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+            path = seed_program(tmp_path, name, port)
+            p = subprocess.Popen([PYTHON, str(path)], cwd=tmp_path, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            procs.append(p)
+            deadline = time.monotonic() + 10
+            while p.poll() is None and time.monotonic() < deadline:
+                if is_bound(port, proto):
+                    return p, port
+                time.sleep(0.02)
+        p.kill()
+        raise AssertionError(f"the seed's {name} did not start: {p.communicate()[1]!r}")
 
     yield start
     for p in procs:
