@@ -26,6 +26,7 @@ def test_make_install_lays_out_the_files(tmp_path):
         usr / "lib" / "systemd" / "system" / "sockit.service",
         usr / "lib" / "systemd" / "system" / "sockit-echo.socket",
         usr / "share" / "bash-completion" / "completions" / "sockit",
+        usr / "share" / "zsh" / "site-functions" / "_sockit",
         dest / "etc" / "sockit" / "sockit.conf",
     ]
     missing = [str(p.relative_to(dest)) for p in expected if not p.is_file()]
