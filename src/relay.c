@@ -67,6 +67,18 @@ static const struct opt_desc relay_options[] = {
      .max = 1000000,
      .metavar = "N",
      .help = N_("chat lines a client may send at once")},
+    {.name = "nats",
+     .type = OPT_STRING,
+     .offset = offsetof(struct relay_config, nats),
+     .metavar = "URL",
+     .help = N_("join the other chat relays on this NATS server (nats://HOST:PORT)")},
+    {.name = "nats-nick-ttl",
+     .type = OPT_SECONDS,
+     .offset = offsetof(struct relay_config, nats_nick_ttl_ms),
+     .min = 3000,
+     .max = 30000,
+     .metavar = "SECONDS",
+     .help = N_("a crashed relay's nicknames are free again after this")},
     OPT_END,
 };
 

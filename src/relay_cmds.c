@@ -1,5 +1,6 @@
 /* relay_cmds.c - the chat relay's IRC commands: registration, messages, rooms, queries.
  * Each handler sees one parsed message; replies and numerics follow RFC 2812. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include "log.h"
 #include "relay_internal.h"
+#include "relay_nats.h"
 
 #define MAX_TARGETS    8   /* comma-separated targets of one PRIVMSG/JOIN/PART */
 #define NAMES_LINE_MAX 400 /* names per 353 line, leaving room for the header */
@@ -115,6 +117,8 @@ static void try_register(struct relay_client *cl)
 	send_motd(cl);
 	log_info("chat: %s: registered as %s", cl->host, cl->nick);
 	relay_known_add(r, cl->fold);
+	if (r->nats != NULL)
+		relay_nats_user(r->nats, cl);
 	deliver_offline(cl);
 }
 
@@ -139,21 +143,31 @@ static void cmd_nick(struct relay_client *cl, const struct irc_msg *m)
 	}
 	if (strcmp(nick, cl->nick) == 0)
 		return;
+	if (holder == NULL && r->nats != NULL && relay_nats_claim(r->nats, fold) == -EEXIST) {
+		relay_numeric(cl, "433", "%s :Nickname is already in use", nick);
+		return;
+	}
 	if (holder == NULL && relay_map_put(r->nicks, fold, cl) < 0) {
 		relay_numeric(cl, "433", "%s :Nickname is already in use", nick);
 		return;
 	}
-	if (cl->nick[0] != '\0' && holder == NULL)
+	char old_fold[RELAY_NICK_MAX + 1];
+	memcpy(old_fold, cl->fold, sizeof(old_fold));
+	if (cl->nick[0] != '\0' && holder == NULL) {
 		relay_map_del(r->nicks, cl->fold);
-	if (cl->registered) {
-		char line[IRC_LINE_MAX];
-		int n = format_from(cl, line, sizeof(line), "NICK", nick, NULL);
-		if (n > 0)
-			relay_broadcast_peers(r, cl, true, line, (size_t)n);
-		relay_known_add(r, fold);
+		if (r->nats != NULL)
+			relay_nats_release(r->nats, cl->fold);
 	}
+	char line[IRC_LINE_MAX];
+	int n = cl->registered ? format_from(cl, line, sizeof(line), "NICK", nick, NULL) : 0;
 	snprintf(cl->nick, sizeof(cl->nick), "%s", nick);
 	memcpy(cl->fold, fold, sizeof(fold));
+	if (n > 0) {
+		relay_broadcast_peers(r, cl, true, line, (size_t)n);
+		relay_known_add(r, fold);
+		if (r->nats != NULL)
+			relay_nats_nick(r->nats, old_fold, cl, line, (size_t)n);
+	}
 	try_register(cl);
 	if (cl->registered && holder == NULL)
 		deliver_offline(cl);
@@ -284,6 +298,8 @@ static void message_to_room(struct relay_client *cl, const char *cmd, const char
 	long long now = relay_wall_ms();
 	relay_ring_push(&room->history, r->cfg.history, now, line, (size_t)n);
 	relay_room_broadcast(r, room, cl, line, (size_t)n, now);
+	if (r->nats != NULL)
+		relay_nats_room_message(r->nats, room->fold, line, (size_t)n, now);
 }
 
 static void message_to_nick(struct relay_client *cl, const char *cmd, const char *nick,
@@ -299,6 +315,13 @@ static void message_to_nick(struct relay_client *cl, const char *cmd, const char
 			relay_send_stored(to, line, (size_t)n, relay_wall_ms());
 		if (!notice && to->away[0] != '\0')
 			relay_numeric(cl, "301", "%s :%s", to->nick, to->away);
+		return;
+	}
+	const struct relay_remote *remote = r->nats ? relay_nats_find(r->nats, fold) : NULL;
+	if (remote != NULL) {
+		int n = format_from(cl, line, sizeof(line), cmd, remote->nick, text);
+		if (n > 0)
+			relay_nats_dm(r->nats, fold, line, (size_t)n, relay_wall_ms());
 		return;
 	}
 	if (!relay_known_has(r, fold) || strlen(nick) > RELAY_NICK_MAX) {
@@ -363,27 +386,46 @@ static void cmd_tagmsg(struct relay_client *cl, const struct irc_msg *m)
 
 /* ---- rooms ---- */
 
-static void names_reply(struct relay_client *cl, const struct relay_room *room)
-{
+struct names_acc {
+	struct relay_client *cl;
+	const char *name, *fold;
 	char names[NAMES_LINE_MAX + RELAY_NICK_MAX + 2];
-	size_t len = 0;
-	for (size_t i = 0; i < room->nmembers; i++) {
-		const struct relay_client *m = room->members[i];
-		if (m->gone)
-			continue;
-		size_t nl = strlen(m->nick);
-		if (len > 0 && len + 1 + nl > NAMES_LINE_MAX) {
-			relay_numeric(cl, "353", "= %s :%.*s", room->name, (int)len, names);
-			len = 0;
-		}
-		if (len > 0)
-			names[len++] = ' ';
-		memcpy(names + len, m->nick, nl);
-		len += nl;
+	size_t len;
+};
+
+static void names_add(struct names_acc *a, const char *nick)
+{
+	size_t nl = strlen(nick);
+	if (a->len > 0 && a->len + 1 + nl > NAMES_LINE_MAX) {
+		relay_numeric(a->cl, "353", "= %s :%.*s", a->name, (int)a->len, a->names);
+		a->len = 0;
 	}
-	if (len > 0)
-		relay_numeric(cl, "353", "= %s :%.*s", room->name, (int)len, names);
-	relay_numeric(cl, "366", "%s :End of /NAMES list.", room->name);
+	if (a->len > 0)
+		a->names[a->len++] = ' ';
+	memcpy(a->names + a->len, nick, nl);
+	a->len += nl;
+}
+
+static void names_add_remote(const struct relay_remote *u, void *arg)
+{
+	struct names_acc *a = arg;
+	if (relay_remote_in(u, a->fold))
+		names_add(a, u->nick);
+}
+
+/* Local members of room (may be NULL: known only remotely), then those on other relays. */
+static void names_reply(struct relay_client *cl, const char *name, const char *fold,
+                        const struct relay_room *room)
+{
+	struct names_acc a = {.cl = cl, .name = room ? room->name : name, .fold = fold};
+	for (size_t i = 0; room != NULL && i < room->nmembers; i++)
+		if (!room->members[i]->gone)
+			names_add(&a, room->members[i]->nick);
+	if (cl->relay->nats != NULL)
+		relay_nats_each(cl->relay->nats, names_add_remote, &a);
+	if (a.len > 0)
+		relay_numeric(cl, "353", "= %s :%.*s", a.name, (int)a.len, a.names);
+	relay_numeric(cl, "366", "%s :End of /NAMES list.", a.name);
 }
 
 static void topic_reply(struct relay_client *cl, const struct relay_room *room, bool always)
@@ -403,6 +445,8 @@ static void part_room(struct relay_client *cl, struct relay_room *room, const ch
 	int n = format_from(cl, line, sizeof(line), "PART", room->name, reason);
 	if (n > 0)
 		relay_room_broadcast(cl->relay, room, NULL, line, (size_t)n, relay_wall_ms());
+	if (n > 0 && cl->relay->nats != NULL)
+		relay_nats_part(cl->relay->nats, cl, room->fold, line, (size_t)n);
 	relay_room_remove(cl->relay, room, cl);
 }
 
@@ -429,8 +473,10 @@ static void join_room(struct relay_client *cl, const char *name)
 	int n = format_from(cl, line, sizeof(line), "JOIN", room->name, NULL);
 	if (n > 0)
 		relay_room_broadcast(r, room, NULL, line, (size_t)n, relay_wall_ms());
+	if (n > 0 && r->nats != NULL)
+		relay_nats_join(r->nats, cl, room->fold, line, (size_t)n);
 	topic_reply(cl, room, false);
-	names_reply(cl, room);
+	names_reply(cl, room->name, room->fold, room);
 	const struct relay_ring *h = &room->history;
 	for (size_t i = 0; i < h->len; i++) {
 		const struct relay_stored *s = &h->items[(h->head + i) % h->cap];
@@ -476,11 +522,9 @@ static void cmd_names(struct relay_client *cl, const struct irc_msg *m)
 	const char *list = m->params[0];
 	char name[RELAY_ROOM_MAX + 2];
 	for (int k = 0; k < MAX_TARGETS && next_item(&list, name, sizeof(name)); k++) {
-		struct relay_room *room = relay_room_find(cl->relay, name);
-		if (room != NULL)
-			names_reply(cl, room);
-		else
-			relay_numeric(cl, "366", "%s :End of /NAMES list.", name);
+		char fold[RELAY_ROOM_MAX + 2];
+		irc_fold(fold, sizeof(fold), name);
+		names_reply(cl, name, fold, relay_room_find(cl->relay, name));
 	}
 }
 
@@ -510,12 +554,26 @@ static void cmd_topic(struct relay_client *cl, const struct irc_msg *m)
 		relay_room_broadcast(cl->relay, room, NULL, line, (size_t)n, room->topic_time);
 }
 
-static size_t live_members(const struct relay_room *room)
+struct count_acc {
+	const char *fold;
+	size_t n;
+};
+
+static void count_remote(const struct relay_remote *u, void *arg)
 {
-	size_t n = 0;
+	struct count_acc *a = arg;
+	a->n += relay_remote_in(u, a->fold);
+}
+
+/* Members here and, with --nats, on the other relays. */
+static size_t room_population(struct relay *r, const struct relay_room *room)
+{
+	struct count_acc a = {room->fold, 0};
 	for (size_t i = 0; i < room->nmembers; i++)
-		n += !room->members[i]->gone;
-	return n;
+		a.n += !room->members[i]->gone;
+	if (r->nats != NULL)
+		relay_nats_each(r->nats, count_remote, &a);
+	return a.n;
 }
 
 static void list_one(void *value, void *arg)
@@ -523,7 +581,8 @@ static void list_one(void *value, void *arg)
 	const struct relay_room *room = value;
 	struct relay_client *cl = arg;
 	if (room->nmembers > 0)
-		relay_numeric(cl, "322", "%s %zu :%s", room->name, live_members(room), room->topic);
+		relay_numeric(cl, "322", "%s %zu :%s", room->name, room_population(cl->relay, room),
+		              room->topic);
 }
 
 static void cmd_list(struct relay_client *cl, const struct irc_msg *m)
@@ -555,10 +614,32 @@ static struct relay_client *find_nick(struct relay *r, const char *nick)
 	return c != NULL && c->registered ? c : NULL;
 }
 
+static const struct relay_remote *remote_nick(struct relay *r, const char *nick)
+{
+	char fold[RELAY_NICK_MAX + 1];
+	if (r->nats == NULL || strlen(nick) > RELAY_NICK_MAX)
+		return NULL;
+	irc_fold(fold, sizeof(fold), nick);
+	return relay_nats_find(r->nats, fold);
+}
+
 static void who_line(struct relay_client *cl, const char *room, const struct relay_client *u)
 {
 	relay_numeric(cl, "352", "%s %s %s %s %s %c :0 %s", room, u->user, u->host,
 	              RELAY_SERVER_NAME, u->nick, u->away[0] ? 'G' : 'H', u->real);
+}
+
+struct who_acc {
+	struct relay_client *cl;
+	const char *name, *fold;
+};
+
+static void who_remote(const struct relay_remote *u, void *arg)
+{
+	struct who_acc *a = arg;
+	if (a->fold == NULL || relay_remote_in(u, a->fold))
+		relay_numeric(a->cl, "352", "%s %s %s %s %s H :1 %s", a->name, u->user, u->host,
+		              RELAY_SERVER_NAME, u->nick, u->real);
 }
 
 static void cmd_who(struct relay_client *cl, const struct irc_msg *m)
@@ -569,10 +650,18 @@ static void cmd_who(struct relay_client *cl, const struct irc_msg *m)
 		for (size_t i = 0; room != NULL && i < room->nmembers; i++)
 			if (!room->members[i]->gone)
 				who_line(cl, room->name, room->members[i]);
+		char fold[RELAY_ROOM_MAX + 2];
+		irc_fold(fold, sizeof(fold), mask);
+		struct who_acc a = {cl, room ? room->name : mask, fold};
+		if (cl->relay->nats != NULL)
+			relay_nats_each(cl->relay->nats, who_remote, &a);
 	} else {
 		struct relay_client *u = find_nick(cl->relay, mask);
+		const struct relay_remote *ru = remote_nick(cl->relay, mask);
 		if (u != NULL)
 			who_line(cl, "*", u);
+		else if (ru != NULL)
+			who_remote(ru, &(struct who_acc){cl, "*", NULL});
 	}
 	relay_numeric(cl, "315", "%s :End of /WHO list.", mask);
 }
@@ -581,6 +670,14 @@ static void cmd_whois(struct relay_client *cl, const struct irc_msg *m)
 {
 	const char *nick = m->params[m->nparams - 1];
 	struct relay_client *u = find_nick(cl->relay, nick);
+	const struct relay_remote *ru = u == NULL ? remote_nick(cl->relay, nick) : NULL;
+	if (ru != NULL) {
+		relay_numeric(cl, "311", "%s %s %s * :%s", ru->nick, ru->user, ru->host, ru->real);
+		relay_numeric(cl, "312", "%s %s :sockit chat relay (another instance)", ru->nick,
+		              RELAY_SERVER_NAME);
+		relay_numeric(cl, "318", "%s :End of /WHOIS list.", ru->nick);
+		return;
+	}
 	if (u == NULL) {
 		relay_numeric(cl, "401", "%s :No such nick/channel", nick);
 		relay_numeric(cl, "318", "%s :End of /WHOIS list.", nick);
@@ -611,9 +708,11 @@ static void cmd_ison(struct relay_client *cl, const struct irc_msg *m)
 			size_t wl = strcspn(p, " ");
 			snprintf(word, sizeof(word), "%.*s", (int)wl, p);
 			struct relay_client *u = find_nick(cl->relay, word);
-			if (u != NULL && len + strlen(u->nick) + 2 < sizeof(online))
+			const struct relay_remote *ru = u ? NULL : remote_nick(cl->relay, word);
+			const char *on = u ? u->nick : ru ? ru->nick : NULL;
+			if (on != NULL && len + strlen(on) + 2 < sizeof(online))
 				len += (size_t)snprintf(online + len, sizeof(online) - len, "%s%s",
-				                        len ? " " : "", u->nick);
+				                        len ? " " : "", on);
 			p += wl;
 			while (*p == ' ')
 				p++;

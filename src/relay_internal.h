@@ -39,6 +39,8 @@ struct relay_config {
 	unsigned ping_timeout_ms;
 	unsigned flood_rate;  /* lines per second */
 	unsigned flood_burst; /* lines at once */
+	char *nats;           /* nats://HOST:PORT: scale out; NULL = this process alone */
+	unsigned nats_nick_ttl_ms;
 };
 
 /* One stored message: a room's history or an offline DM. */
@@ -107,6 +109,7 @@ struct relay {
 	struct relay_client *zombies;
 	struct relay_room *doomed;
 	long long started;
+	struct relay_nats *nats; /* NULL without --nats */
 };
 
 /* ---- relay_state.c: the registry ---- */

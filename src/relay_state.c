@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "relay_internal.h"
+#include "relay_nats.h"
 
 #define MAP_MIN_BUCKETS  64
 #define ROOM_MIN_MEMBERS 8
@@ -308,8 +309,11 @@ void relay_client_gone(struct relay *r, struct relay_client *cl)
 	cl->gone = true;
 	ev_timer_stop(r->loop, &cl->keepalive);
 	ev_timer_stop(r->loop, &cl->flood_timer);
-	if (cl->nick[0] != '\0' && relay_map_get(r->nicks, cl->fold) == cl)
+	if (cl->nick[0] != '\0' && relay_map_get(r->nicks, cl->fold) == cl) {
 		relay_map_del(r->nicks, cl->fold);
+		if (r->nats != NULL)
+			relay_nats_release(r->nats, cl->fold);
+	}
 	cl->next_zombie = r->zombies;
 	r->zombies = cl;
 }
@@ -319,7 +323,7 @@ static void reap(struct relay *r)
 	while (r->zombies != NULL) {
 		struct relay_client *cl = r->zombies;
 		r->zombies = cl->next_zombie;
-		if (cl->registered && cl->nrooms > 0) {
+		if (cl->registered) {
 			char prefix[RELAY_PREFIX_MAX + 1], line[IRC_BODY_MAX + 3];
 			relay_prefix(cl, prefix, sizeof(prefix));
 			struct irc_msg m = {
@@ -328,8 +332,10 @@ static void reap(struct relay *r)
 			    .nparams = 1,
 			    .params = {cl->quit_reason[0] ? cl->quit_reason : "Connection closed"}};
 			int len = irc_msg_format(line, sizeof(line), &m);
-			if (len > 0)
+			if (len > 0 && cl->nrooms > 0)
 				relay_broadcast_peers(r, cl, false, line, (size_t)len);
+			if (len > 0 && r->nats != NULL)
+				relay_nats_quit(r->nats, cl, line, (size_t)len);
 		}
 		while (cl->nrooms > 0)
 			relay_room_remove(r, cl->rooms[0], cl);
@@ -378,6 +384,20 @@ struct relay *relay_state_new(struct ev_loop *loop, const struct relay_config *c
 		relay_state_free(r);
 		return NULL;
 	}
+	/* serve creates one context per worker, worker 0 first, and the relay (single_worker)
+	 * serves only on worker 0: only that context joins NATS, or every idle worker would
+	 * show up as an instance too. Creation is sequential, before the workers start. */
+	static bool nats_joined;
+	if (cfg->nats != NULL && !nats_joined) {
+		nats_joined = true;
+		char err[256];
+		r->nats = relay_nats_new(r, cfg->nats, cfg->nats_nick_ttl_ms, err, sizeof(err));
+		if (r->nats == NULL) {
+			log_error("chat: %s", err);
+			relay_state_free(r);
+			return NULL;
+		}
+	}
 	return r;
 }
 
@@ -385,6 +405,7 @@ void relay_state_free(struct relay *r)
 {
 	if (r == NULL)
 		return;
+	relay_nats_free(r->nats);
 	relay_map_free(r->nicks, NULL); /* clients are freed with their connections */
 	relay_map_free(r->rooms, room_free);
 	relay_map_free(r->known, known_free);

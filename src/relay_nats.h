@@ -1,0 +1,56 @@
+/* relay_nats.h - chat relay instances made one network over NATS: nick claims in a JetStream
+ * key-value bucket, room messages, DMs and presence on subjects. libnats runs its callbacks
+ * on its own threads; they only queue events, which the relay's loop handles. */
+#ifndef SOCKIT_RELAY_NATS_H
+#define SOCKIT_RELAY_NATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct relay;
+struct relay_client;
+struct relay_nats;
+
+/* A user on another instance, as presence told us. */
+struct relay_remote {
+	char nick[31];
+	char user[17];
+	char host[65];
+	char real[65];
+	char rooms[50][51]; /* folded room names */
+	size_t nrooms;
+	unsigned origin; /* index of its instance */
+};
+
+/* Connects in the background (retrying); NULL with err on a bad URL or no memory. */
+struct relay_nats *relay_nats_new(struct relay *r, const char *url, unsigned nick_ttl_ms, char *err,
+                                  size_t errlen);
+void relay_nats_free(struct relay_nats *n);
+
+/* Claim a folded nick network-wide: 0, -EEXIST if another instance holds it, -EAGAIN if
+ * NATS is unreachable (then the claim is local only, as the guarantees say). */
+int relay_nats_claim(struct relay_nats *n, const char *fold);
+void relay_nats_release(struct relay_nats *n, const char *fold);
+
+/* Tell the other instances. line is a formatted body with CRLF, or NULL for silent state. */
+void relay_nats_user(struct relay_nats *n, const struct relay_client *cl);
+void relay_nats_join(struct relay_nats *n, const struct relay_client *cl, const char *room_fold,
+                     const char *line, size_t len);
+void relay_nats_part(struct relay_nats *n, const struct relay_client *cl, const char *room_fold,
+                     const char *line, size_t len);
+void relay_nats_quit(struct relay_nats *n, const struct relay_client *cl, const char *line,
+                     size_t len);
+void relay_nats_nick(struct relay_nats *n, const char *old_fold, const struct relay_client *cl,
+                     const char *line, size_t len);
+void relay_nats_room_message(struct relay_nats *n, const char *room_fold, const char *line,
+                             size_t len, long long time_ms);
+void relay_nats_dm(struct relay_nats *n, const char *nick_fold, const char *line, size_t len,
+                   long long time_ms);
+
+/* Users on other instances. */
+const struct relay_remote *relay_nats_find(const struct relay_nats *n, const char *fold);
+void relay_nats_each(const struct relay_nats *n,
+                     void (*fn)(const struct relay_remote *u, void *arg), void *arg);
+bool relay_remote_in(const struct relay_remote *u, const char *room_fold);
+
+#endif

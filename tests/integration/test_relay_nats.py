@@ -1,0 +1,189 @@
+"""Two chat relays made one network by a local `nats-server -js`: DMs, rooms, NAMES and
+nick uniqueness across them, recovery when NATS restarts, and a crashed relay's nick freed
+within --nats-nick-ttl."""
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import free_port, need, wait_port
+from ircpeer import Peer, registered
+
+NICK_TTL = 3  # seconds; the relay's default is 15
+
+
+class Nats:
+    def __init__(self, tmp_path):
+        self.binary = need("nats-server")
+        self.port = free_port()
+        self.store = tmp_path / "js"
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([self.binary, "-js", "-sd", str(self.store), "-a", "127.0.0.1",
+                                      "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port("127.0.0.1", self.port)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    @property
+    def url(self):
+        return f"nats://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def nats(tmp_path):
+    n = Nats(tmp_path)
+    n.start()
+    yield n
+    n.stop()
+
+
+def wait_log(server, text, count=1, timeout=10):
+    deadline = time.monotonic() + timeout
+    while server.stderr.count(text) < count:
+        assert time.monotonic() < deadline, f"no {text!r} x{count} in: {server.stderr}"
+        time.sleep(0.05)
+
+
+def relay(serve, nats):
+    s = serve("--chat", "tcp:127.0.0.1:0", "--nats", nats.url, "--nats-nick-ttl", str(NICK_TTL))
+    wait_log(s, "NATS: connected")
+    return s
+
+
+def eventually(fn, timeout=10):
+    """Retry fn (which asserts) until it passes: remote state takes a moment to spread."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def names_of(peer, room):
+    peer.send(f"NAMES {room}")
+    nicks = []
+    while True:
+        m = peer._read_line(time.monotonic() + 5)
+        if m.cmd == "353":
+            nicks += m.params[-1].split()
+        elif m.cmd == "366":
+            return sorted(nicks)
+
+
+def test_two_relays_are_one_network(serve, nats):
+    a_srv, b_srv = relay(serve, nats), relay(serve, nats)
+    alice = registered(a_srv.addr("chat"), "alice")
+    alice.send("JOIN #room")
+    alice.expect("366")
+    bob_addr = b_srv.addr("chat")
+
+    def nick_taken_on_b():
+        p = Peer(bob_addr)
+        p.send("NICK Alice")
+        p.expect("433", "Alice", timeout=2)
+        p.close()
+    eventually(nick_taken_on_b)
+
+    bob = registered(bob_addr, "bob")
+    bob.send("JOIN #room")
+    bob.expect("366")
+    assert alice.expect("JOIN").nick == "bob"
+    assert eventually(lambda: _assert_eq(names_of(bob, "#room"), ["alice", "bob"]))
+    assert eventually(lambda: _assert_eq(names_of(alice, "#room"), ["alice", "bob"]))
+
+    bob.send("PRIVMSG #room :hello from B")
+    m = alice.expect("PRIVMSG")
+    assert m.nick == "bob" and m.params == ["#room", "hello from B"]
+    alice.send("PRIVMSG #room :hello from A")
+    assert bob.expect("PRIVMSG").params == ["#room", "hello from A"]
+    alice.send("PRIVMSG BOB :a DM across")
+    assert bob.expect("PRIVMSG").params == ["bob", "a DM across"]
+    bob.send("PRIVMSG alice :and back")
+    m = alice.expect("PRIVMSG")
+    assert m.nick == "bob" and m.params == ["alice", "and back"]
+
+    alice.send("WHO #room")
+    who = {alice.expect("352").params[5] for _ in range(2)}
+    assert who == {"alice", "bob"}
+    alice.send("LIST")
+    assert alice.expect("322").params[1:3] == ["#room", "2"]
+    alice.send("ISON bob carol")
+    assert alice.expect("303").params[-1] == "bob"
+    bob.send("QUIT :bye")
+    q = alice.expect("QUIT")
+    assert q.nick == "bob" and q.params == ["Quit: bye"]
+    registered(a_srv.addr("chat"), "bob")  # free on A too once bob quit on B
+
+
+def _assert_eq(got, want):
+    assert got == want, (got, want)
+    return True
+
+
+def test_nats_restart_local_goes_on_remote_resumes(serve, nats):
+    a_srv, b_srv = relay(serve, nats), relay(serve, nats)
+    alice = registered(a_srv.addr("chat"), "alice")
+    carol = registered(a_srv.addr("chat"), "carol")
+    bob = registered(b_srv.addr("chat"), "bob")
+    for p in (alice, carol, bob):
+        p.send("JOIN #room")
+        p.expect("366")
+    bob.send("PRIVMSG #room :before")
+    assert alice.expect("PRIVMSG").params[-1] == "before"
+
+    nats.stop()
+    wait_log(a_srv, "NATS: disconnected")
+    wait_log(b_srv, "NATS: disconnected")
+    carol.send("PRIVMSG #room :local while NATS is down")
+    assert alice.expect("PRIVMSG").params[-1] == "local while NATS is down"
+
+    nats.start()
+    wait_log(a_srv, "NATS: connected", count=2, timeout=15)
+    wait_log(b_srv, "NATS: connected", count=2, timeout=15)
+
+    def flows():
+        bob.send("PRIVMSG #room :after")
+        m = alice.expect("PRIVMSG", timeout=1)
+        assert m.params[-1] == "after"
+    eventually(flows, timeout=15)
+    alice.send("PRIVMSG bob :dm after restart")
+    assert bob.expect("PRIVMSG").params[-1] == "dm after restart"
+
+
+def test_killed_relay_frees_its_nicks_within_ttl(serve, nats):
+    a_srv, b_srv = relay(serve, nats), relay(serve, nats)
+    registered(a_srv.addr("chat"), "alice")
+    watcher = registered(b_srv.addr("chat"), "watcher")
+    p = Peer(b_srv.addr("chat"))
+
+    def taken():
+        p.send("NICK alice")
+        p.expect("433", timeout=2)
+    eventually(taken)
+    a_srv.proc.send_signal(signal.SIGKILL)
+    a_srv.proc.wait()
+    killed = time.monotonic()
+    p.register("someone")
+    freed = None
+    while time.monotonic() - killed < NICK_TTL * 3 + 5:
+        p.send("NICK alice")
+        m = p._read_line(time.monotonic() + 2)
+        if m.cmd == "NICK":
+            freed = time.monotonic() - killed
+            break
+        assert m.cmd == "433", m
+        time.sleep(0.3)
+    assert freed is not None, "alice was never freed"
+    assert freed <= NICK_TTL * 2 + 2, freed  # the TTL, plus JetStream's expiry scan
+    watcher.send("PING :x")
+    watcher.expect("PONG")
