@@ -5,6 +5,7 @@ import os
 import random
 import socket
 import struct
+import subprocess
 import time
 
 from probes import TCP_PROBES, services, tcp_answers
@@ -22,6 +23,7 @@ def test_random_bytes_64_conns_per_tcp_service_2s_every_service_answers(serve):
         args += [f"--{n}", "tcp:127.0.0.1:0"]
     srv = serve(*args, expect=len(names))
     addrs = {n: srv.addr(n, "tcp") for n in names}
+    assert tcp_answers("echo", addrs["echo"])  # start-up is over: its fds are all open
     baseline = srv.fd_count()
     rng = random.Random(8)
     socks = []
@@ -55,8 +57,11 @@ def test_random_bytes_64_conns_per_tcp_service_2s_every_service_answers(serve):
         if n in TCP_PROBES:
             assert tcp_answers(n, addrs[n]), f"{n} stopped answering after the flood"
             probed.append(n)
-    assert wait_for(lambda: srv.fd_count() <= baseline, 10), \
-        f"fds: {srv.fd_count()} open, {baseline} before the flood"
+    if not wait_for(lambda: srv.fd_count() <= baseline, 10):
+        ss = subprocess.run(["ss", "-tanpoe"], capture_output=True, text=True).stdout
+        mine = [l for l in ss.splitlines() if f"pid={srv.proc.pid}," in l]
+        raise AssertionError(f"fds: {srv.fd_count()} open, {baseline} before the flood; "
+                             f"endpoints {addrs}; sockets:\n" + "\n".join(mine))
     print(f"{sent >> 10} KiB of random bytes over {len(socks)} connections to "
           f"{', '.join(names)}; answering afterwards: {', '.join(probed)}")
     assert "echo" in probed
