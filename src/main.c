@@ -16,11 +16,21 @@ struct cmd_entry {
 };
 
 static const struct cmd_entry cmd_table[] = {
-	{.name = "serve", .summary = N_("run the services on one event loop"), .exec = cmd_serve},
-	{.name = "echo", .summary = N_("echo client: interactive, one-shot or piped"), .exec = cmd_echo},
-	{.name = "bench", .summary = N_("load an echo server and report rate and latency"), .exec = cmd_bench},
-	{.name = "time", .summary = N_("time client: seed, daytime, rfc868, sntp"), .exec = cmd_time},
-	{.name = "chat", .summary = N_("udp chat peer: contacts, messages while you type"), .exec = cmd_chat},
+	{.name = "serve",
+	 .summary = N_("run the services on one event loop"),
+	 .exec = cmd_serve},
+	{.name = "echo",
+	 .summary = N_("echo client: interactive, one-shot or piped"),
+	 .exec = cmd_echo},
+	{.name = "bench",
+	 .summary = N_("load an echo server and report rate and latency"),
+	 .exec = cmd_bench},
+	{.name = "time",
+	 .summary = N_("time client: seed, daytime, rfc868, sntp"),
+	 .exec = cmd_time},
+	{.name = "chat",
+	 .summary = N_("udp chat peer: contacts, messages while you type"),
+	 .exec = cmd_chat},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
