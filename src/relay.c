@@ -22,6 +22,7 @@ static const struct relay_config relay_defaults = {
     .ping_timeout_ms = 60 * 1000,
     .flood_rate = 10,
     .flood_burst = 20,
+    .nats_nick_ttl_ms = 15 * 1000, /* within the option's 3-30 s: 0 would spin its timer */
 };
 
 static const struct opt_desc relay_options[] = {
