@@ -60,10 +60,10 @@ def test_example_has_every_key_with_its_default():
     assert set(have) == set(want), "sections differ from `sockit serve --help`"
     for section, keys in want.items():
         missing = set(keys) - set(have[section])
-        assert not missing, f"[{section}] lacks {sorted(missing)}"
+        assert not missing, f"etc/sockit.conf: [{section}] lacks {sorted(missing)}"
         for key, default in keys.items():
             if default is not None:
-                assert have[section][key] == default, f"[{section}] {key}"
+                assert have[section][key] == default, f"etc/sockit.conf: [{section}] {key}"
 
 
 def config_error(tmp_path, text, *extra):

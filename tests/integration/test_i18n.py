@@ -97,7 +97,8 @@ def test_every_marked_string_is_translated(tmp_path):
     src = sorted((ROOT / "src").glob("*.c"))
     marked = [p for p in src if re.search(r"\bN?_\(\"", p.read_text(encoding="utf-8"))]
     listed = (ROOT / "po" / "POTFILES").read_text().split()
-    assert sorted(listed) == sorted(str(p.relative_to(ROOT)) for p in marked)
+    assert sorted(listed) == sorted(str(p.relative_to(ROOT)) for p in marked), \
+        "po/POTFILES must list every src/*.c with _() or N_() marks"
     pot = tmp_path / "all.pot"
     subprocess.run([need("xgettext"), "--keyword=_", "--keyword=N_", "--from-code=UTF-8",
                     "-o", str(pot), *map(str, marked)], check=True, timeout=60)
@@ -107,4 +108,6 @@ def test_every_marked_string_is_translated(tmp_path):
     res = subprocess.run([need("msgfmt"), "--check", "--statistics", "-o", os.devnull,
                           str(merged)], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
-    assert re.fullmatch(r"\d+ translated messages?\.\n", res.stderr), res.stderr
+    assert re.fullmatch(r"\d+ translated messages?\.\n", res.stderr), (
+        res.stderr + "run `ninja -C build sockit-pot sockit-update-po` and translate the new "
+        "entries of po/zh_CN.po (msgfmt --statistics po/zh_CN.po shows what is left)")

@@ -46,7 +46,7 @@ def test_every_help_flag_is_documented():
         lost = sorted(f for f in help_flags(*cmd) if f"*{f}*" not in text)
         if lost:
             missing[page] = lost
-    assert not missing, f"flags in --help but not in the man page: {missing}"
+    assert not missing, f"flags in --help but not in man/PAGE.1.scd: {missing}"
 
 
 def test_man_renders_each_page():
