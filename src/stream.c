@@ -71,13 +71,12 @@ static size_t hard_output_limit(const struct stream_limits *l)
 
 /* ---- lifetime ---- */
 
-static void conn_free(struct stream_conn *c)
+/* Free c now. Only for code entered from the loop (I/O, timer, the end of a callback), where
+ * no caller further up holds c. */
+static void conn_destroy(struct stream_conn *c)
 {
 	struct stream_server *srv = c->srv;
-	if (c->in_callback > 0) {
-		c->dead = true;
-		return;
-	}
+	c->dead = true; /* on_close may write to c or abort it: both become no-ops */
 	if (srv->service->on_close != NULL)
 		srv->service->on_close(c, srv->ctx, c->state);
 	ev_io_stop(srv->loop, c->fd);
@@ -101,6 +100,22 @@ static void conn_free(struct stream_conn *c)
 	}
 }
 
+/* Close c without freeing it under anyone's feet. The service may reach here for a conn other
+ * than the one whose callback runs (a broadcast whose write fails, a stream_close from a
+ * timer), and it still holds c, maybe while walking a list that on_close would change: so c
+ * only goes quiet now, and on_close and the free run from the loop (the end of c's own
+ * callback, or c's timer at once). */
+static void conn_free(struct stream_conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (c->in_callback > 0)
+		return; /* conn_settle frees it when the callback returns */
+	ev_io_set(c->srv->loop, c->fd, EV_NONE);
+	ev_timer_start(c->srv->loop, &c->timer, 0);
+}
+
 /* Run a service callback with frees deferred; returns false if the conn died in it. */
 #define CALLBACK(c, call)                                                                         \
 	do {                                                                                      \
@@ -112,8 +127,7 @@ static void conn_free(struct stream_conn *c)
 static bool conn_settle(struct stream_conn *c)
 {
 	if (c->dead && c->in_callback == 0) {
-		c->dead = false;
-		conn_free(c);
+		conn_destroy(c);
 		return false;
 	}
 	return !c->dead;
@@ -134,7 +148,7 @@ static int conn_flush(struct stream_conn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return 0;
 		log_info("%s: %s: send: %s", c->srv->service->name, c->peer, strerror(errno));
-		conn_free(c);
+		conn_destroy(c);
 		return -1;
 	}
 	buf_shrink_if_empty(&c->out);
@@ -271,8 +285,10 @@ static void deliver_line(struct stream_conn *c, char *line, size_t len, bool too
 static void deliver_buffered_line(struct stream_conn *c, const uint8_t *tail, size_t len,
 				  bool too_long)
 {
-	buf_append(&c->in, tail, len);
-	buf_append(&c->in, "", 1);
+	if (buf_append(&c->in, tail, len) < 0 || buf_append(&c->in, "", 1) < 0) {
+		conn_free(c); /* out of memory: the line cannot be held */
+		return;
+	}
 	size_t total = buf_len(&c->in) - 1;
 	c->line_started_ms = 0;
 	deliver_line(c, (char *)c->in.data + c->in.start, total, too_long);
@@ -296,7 +312,8 @@ static void deliver_lines(struct stream_conn *c, uint8_t *data, size_t len)
 		} else if (nl == NULL) {
 			if (buf_len(&c->in) == 0)
 				conn_line_started(c);
-			buf_append(&c->in, data, seg); /* fits: checked above */
+			if (buf_append(&c->in, data, seg) < 0) /* fits: only ENOMEM */
+				conn_free(c);
 		} else if (buf_len(&c->in) == 0) {
 			c->line_started_ms = 0;
 			deliver_line(c, (char *)data, seg, false); /* in place: the \n becomes NUL */
@@ -316,7 +333,7 @@ static void conn_on_eof(struct stream_conn *c)
 	struct stream_server *srv = c->srv;
 	c->read_eof = true;
 	if (c->lingering) {
-		conn_free(c);
+		conn_destroy(c);
 		return;
 	}
 	/* A last line without its newline still counts. */
@@ -341,7 +358,7 @@ static void conn_read(struct stream_conn *c)
 		if (errno == EAGAIN || errno == EINTR)
 			return;
 		log_info("%s: %s: recv: %s", srv->service->name, c->peer, strerror(errno));
-		conn_free(c);
+		conn_destroy(c);
 		return;
 	}
 	if (n == 0) {
@@ -365,6 +382,8 @@ static void conn_on_io(struct ev_loop *loop, int fd, void *data, int events)
 	(void)loop;
 	(void)fd;
 	struct stream_conn *c = data;
+	if (c->dead) /* quiet until its timer reaps it; a stale event of this iteration */
+		return;
 	if (events & EV_WRITE) {
 		if (conn_flush(c) < 0 || !conn_update_events(c))
 			return;
@@ -381,21 +400,25 @@ static void conn_on_timer(struct ev_loop *loop, struct ev_timer *t, void *data)
 	struct stream_conn *c = data;
 	const struct stream_limits *l = &c->srv->limits;
 	uint64_t now = ev_now_ms(loop);
+	if (c->dead) { /* closed by conn_free outside its own callbacks: reap it now */
+		conn_destroy(c);
+		return;
+	}
 	if (c->lingering) {
 		if (now - c->last_activity_ms >= LINGER_MS) {
-			conn_free(c);
+			conn_destroy(c);
 			return;
 		}
 	} else if (l->idle_timeout_ms && now - c->last_activity_ms >= l->idle_timeout_ms) {
 		log_info("%s: %s: idle for %u s, closing", c->srv->service->name, c->peer,
 			 l->idle_timeout_ms / 1000);
-		conn_free(c);
+		conn_destroy(c);
 		return;
 	} else if (l->request_timeout_ms && c->line_started_ms &&
 		   now - c->line_started_ms >= l->request_timeout_ms) {
 		log_info("%s: %s: request not completed in %u s, closing", c->srv->service->name,
 			 c->peer, l->request_timeout_ms / 1000);
-		conn_free(c);
+		conn_destroy(c);
 		return;
 	}
 	conn_arm_timer(c);
@@ -603,6 +626,6 @@ void stream_server_free(struct stream_server *srv)
 		return;
 	stream_server_stop_accepting(srv);
 	while (srv->conns != NULL)
-		conn_free(srv->conns);
+		conn_destroy(srv->conns);
 	free(srv);
 }
