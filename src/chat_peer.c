@@ -408,7 +408,8 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 	};
 	char err[CONTACTS_ERR_LEN];
 	int c;
-	while ((c = getopt_long(argc, argv, "l:t:c:C:m:s:n:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":l:t:c:C:m:s:n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			args->listen = optarg;
@@ -461,7 +462,7 @@ static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, ch
 			usage(stdout);
 			exit(0);
 		default:
-			cli_usage_error("chat", _("bad option"));
+			cli_bad_option("chat", c, argv, longopts);
 		}
 	}
 	if (optind < argc)

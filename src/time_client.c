@@ -341,7 +341,8 @@ int cmd_time(int argc, char **argv)
 	};
 	struct time_client tc = {.proto = PROTO_SEED, .timeout_ms = DEFAULT_TIMEOUT_MS, .fd = -1};
 	int c;
-	while ((c = getopt_long(argc, argv, "p:t:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			tc.proto = parse_proto(optarg);
@@ -353,7 +354,7 @@ int cmd_time(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			cli_usage_error("time", _("bad option"));
+			cli_bad_option("time", c, argv, longopts);
 		}
 	}
 	int rest = argc - optind;

@@ -426,3 +426,16 @@ def test_an_over_long_input_line_is_refused_and_the_next_one_works(peers):
     assert b"sockit: input line over 65536 bytes ignored\n" in err
     out, _ = a.finish()
     assert len(out) == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--bogus"], "unknown option '--bogus'"),
+    (["-x"], "unknown option '-x'"),
+    (["--to"], "option '--to' needs a value"),
+    (["-l"], "option '-l' needs a value"),
+    (["--help=yes"], "option '--help' takes no value"),
+])
+def test_bad_options_name_the_option(args, message):
+    res = run_sockit("chat", *args)
+    assert (res.returncode, res.stderr.decode(), res.stdout) == (
+        64, f"sockit: {message}\nTry 'sockit chat --help'.\n", b"")

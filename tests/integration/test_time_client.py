@@ -154,3 +154,16 @@ def test_prompt_loop_on_a_terminal(time_all):
         child.expect(pexpect.EOF)
         child.close()
         assert child.exitstatus == 0
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--bogus"], "unknown option '--bogus'"),
+    (["-x"], "unknown option '-x'"),
+    (["--proto"], "option '--proto' needs a value"),
+    (["-t"], "option '-t' needs a value"),
+    (["--help=yes"], "option '--help' takes no value"),
+])
+def test_bad_options_name_the_option(args, message):
+    res = run_sockit("time", *args)
+    assert (res.returncode, res.stderr.decode(), res.stdout) == (
+        64, f"sockit: {message}\nTry 'sockit time --help'.\n", b"")
