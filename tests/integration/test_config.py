@@ -134,3 +134,12 @@ def test_flags_override_the_file(serve, tmp_path):
         s.settimeout(5)
         s.sendto(b"up", srv.addr("echo", "udp"))
         assert s.recv(100) == b"UP"
+
+
+def test_the_man_page_example_is_valid(tmp_path):
+    page = (ROOT / "man" / "sockit.conf.5.scd").read_text()
+    example = page.split("# EXAMPLE", 1)[1].split("```\n")[1]
+    path = tmp_path / "example.conf"
+    path.write_text(example)
+    res = run_sockit("serve", "--config", str(path), "--check-config")
+    assert res.returncode == 0, res.stderr

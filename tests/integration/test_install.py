@@ -21,6 +21,7 @@ def test_make_install_lays_out_the_files(tmp_path):
     expected = [
         usr / "bin" / "sockit",
         usr / "share" / "man" / "man1" / "sockit.1",
+        usr / "share" / "man" / "man5" / "sockit.conf.5",
         *(usr / "share" / "man" / "man1" / f"sockit-{c}.1" for c in commands),
         usr / "share" / "locale" / "zh_CN" / "LC_MESSAGES" / "sockit.mo",
         usr / "lib" / "systemd" / "system" / "sockit.service",

@@ -51,8 +51,8 @@ def test_every_help_flag_is_documented():
 
 def test_man_renders_each_page():
     man = need("man")
-    for page, _ in pages():
-        res = subprocess.run([man, f"./{page}.1"], cwd=BUILT, capture_output=True, text=True,
+    for page, section in [(p, 1) for p, _ in pages()] + [("sockit.conf", 5)]:
+        res = subprocess.run([man, f"./{page}.{section}"], cwd=BUILT, capture_output=True, text=True,
                              timeout=30, env={**os.environ, "MANPAGER": "cat", "MANWIDTH": "80"})
         assert res.returncode == 0, res.stderr
         assert res.stderr == "", res.stderr
