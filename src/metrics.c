@@ -44,9 +44,21 @@ static uint64_t counter_get(const struct service_stats *st, size_t offset)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+#ifndef SOCKIT_VERSION
+#define SOCKIT_VERSION "unknown"
+#endif
+
 size_t metrics_format(const struct metrics_ctx *m, char *out, size_t cap)
 {
-	size_t used = 0;
+	/* A constant 1 whose label tells dashboards which version answers. */
+	int head = snprintf(out, cap,
+	                    "# HELP sockit_build_info The sockit version serving these metrics.\n"
+	                    "# TYPE sockit_build_info gauge\n"
+	                    "sockit_build_info{version=\"%s\"} 1\n",
+	                    SOCKIT_VERSION);
+	if (head < 0 || (size_t)head >= cap)
+		return 0;
+	size_t used = (size_t)head;
 	for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
 		const struct counter *c = &counters[k];
 		int n = snprintf(out + used, cap - used, "# HELP %s %s\n# TYPE %s %s\n", c->name,

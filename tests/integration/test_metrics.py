@@ -36,6 +36,8 @@ def test_counters_move(serve):
     maddr = srv.addr("metrics", "tcp")
     before = scrape(maddr)
     assert before['sockit_connections_accepted_total{service="echo"}'] == 0
+    version = run_sockit("--version").stdout.decode().split()[1]
+    assert before[f'sockit_build_info{{version="{version}"}}'] == 1
     assert before['sockit_datagrams_received_total{service="echo"}'] == 0
 
     assert run_sockit("echo", srv.spec("echo", "tcp"), "--", "hello").returncode == 0

@@ -30,6 +30,8 @@ static void formats_every_counter_per_service(void **state)
 	assert_non_null(strstr(out, "sockit_rate_limited_total{service=\"echo\"} 7\n"));
 	assert_non_null(strstr(out, "sockit_errors_total{service=\"echo\"} 0\n"));
 	assert_int_equal(out[n - 1], '\n');
+	assert_non_null(
+	    strstr(out, "# TYPE sockit_build_info gauge\nsockit_build_info{version=\""));
 }
 
 static void large_values_print_in_full(void **state)
