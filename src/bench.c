@@ -394,21 +394,21 @@ static void udp_receive(struct worker *w, struct conn *c, int flags)
 	udp_send(w, c);
 }
 
+/* Late slots are timeouts and free again; free slots are refilled (also those a full
+ * socket buffer, EAGAIN, left unsent). */
 static void udp_check_timeout(struct worker *w, struct conn *c, uint64_t now, uint64_t limit)
 {
-	if (c->dead || c->udp_busy == 0)
+	if (c->dead)
 		return;
-	unsigned freed = 0;
-	for (unsigned i = 0; i < w->cfg->depth; i++) {
+	for (unsigned i = 0; i < w->cfg->depth && c->udp_busy > 0; i++) {
 		if (c->sent_ns[i] != 0 && now - c->sent_ns[i] > limit) {
 			w->timeouts++;
 			c->sent_ns[i] = 0;
 			c->slot_seq[i] += w->cfg->depth;
 			c->udp_busy--;
-			freed++;
 		}
 	}
-	if (freed > 0)
+	if (c->udp_busy < w->cfg->depth && c->tx_seq < c->limit)
 		udp_send(w, c);
 }
 
