@@ -34,6 +34,8 @@ struct dgram_guard *guard_new(const struct guard_config *cfg)
 	if (g == NULL)
 		return NULL;
 	g->cfg = *cfg;
+	if (g->cfg.burst > GUARD_BURST_MAX) /* burst * 1000 must not wrap (chat's 5 x --rate) */
+		g->cfg.burst = GUARD_BURST_MAX;
 	pthread_mutex_init(&g->lock, NULL);
 	/* A per-process seed, so an attacker cannot aim many sources at one probe window. */
 	g->seed = (uint32_t)(uintptr_t)g ^ (uint32_t)random();

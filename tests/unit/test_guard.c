@@ -38,6 +38,21 @@ static enum guard_verdict check(struct dgram_guard *g, struct sockaddr_storage s
 	return guard_check(g, (const struct sockaddr *)&ss, 0, now);
 }
 
+/* A burst whose milli-tokens pass 32 bits is capped, not wrapped to a small one. */
+static void a_huge_burst_is_capped_not_wrapped(void **state)
+{
+	(void)state;
+	struct guard_config cfg = {.rate = 1000000, .burst = 5000000};
+	struct dgram_guard *g = guard_new(&cfg);
+	struct sockaddr_storage peer = v4("192.0.2.9", 40000);
+	for (unsigned i = 0; i < GUARD_BURST_MAX; i++) {
+		if (check(g, peer, 1000) != GUARD_PASS)
+			fail_msg("limited after %u of a burst of %u", i, GUARD_BURST_MAX);
+	}
+	assert_int_equal(check(g, peer, 1000), GUARD_RATE_LIMITED);
+	guard_free(g);
+}
+
 static void burst_then_refill_at_rate(void **state)
 {
 	(void)state;
@@ -220,6 +235,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(burst_then_refill_at_rate),
+	    cmocka_unit_test(a_huge_burst_is_capped_not_wrapped),
 	    cmocka_unit_test(a_clock_behind_refills_nothing),
 	    cmocka_unit_test(ipv6_sources_share_a_bucket_per_64),
 	    cmocka_unit_test(zero_rate_means_unlimited),
