@@ -29,7 +29,8 @@
 #define DEFAULT_RATE        20    /* messages a second shown from one sender... */
 #define RATE_BURST_FACTOR   5     /* ...after a burst of this many seconds' worth */
 #define DROP_NOTICE_MS      1000  /* how often dropped messages are reported */
-#define LOOP_MAX_FDS        64
+#define LOOP_FDS_MIN        64
+#define LOOP_FDS_MAX        65536 /* fd numbers the loop can watch, at most */
 #define LABEL_MAX           (ADDR_TEXT_MAX + CONTACT_NAME_MAX + 64)
 
 struct peer_addr {
@@ -491,6 +492,14 @@ static int open_socket(struct chat_peer *cp, const char *listen, char *bound, si
 	return 0;
 }
 
+/* The loop indexes watches by fd number, and a chat started by a busy parent may inherit
+ * many fds: size it by the fd limit, not by the three fds it watches. */
+static int loop_max_fds(void)
+{
+	long n = sysconf(_SC_OPEN_MAX);
+	return n < LOOP_FDS_MIN ? LOOP_FDS_MIN : n > LOOP_FDS_MAX ? LOOP_FDS_MAX : (int)n;
+}
+
 int cmd_chat(int argc, char **argv)
 {
 	struct chat_peer cp = {.fd = -1,
@@ -524,7 +533,7 @@ int cmd_chat(int argc, char **argv)
 
 	bool interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	cp.colour = chat_text_want_colour(isatty(STDOUT_FILENO), getenv("NO_COLOR"));
-	cp.loop = ev_loop_new(LOOP_MAX_FDS, NULL, err, sizeof(err));
+	cp.loop = ev_loop_new(loop_max_fds(), NULL, err, sizeof(err));
 	if (cp.loop == NULL) {
 		cli_error("%s", err);
 		rc = EXIT_OSERR;
@@ -554,10 +563,11 @@ int cmd_chat(int argc, char **argv)
 		cli_error(_("out of memory"));
 		goto out_close_socket;
 	}
-	if (ev_io_start(cp.loop, cp.fd, EV_READ, on_socket_readable, &cp) < 0 ||
-	    ev_signal_start(cp.loop, SIGINT, on_signal, &cp) < 0 ||
-	    ev_signal_start(cp.loop, SIGTERM, on_signal, &cp) < 0) {
-		cli_error(_("event loop: %s"), strerror(errno));
+	int started; /* -errno: ev_io_start fails without setting errno (an fd past the loop's) */
+	if ((started = ev_io_start(cp.loop, cp.fd, EV_READ, on_socket_readable, &cp)) < 0 ||
+	    (started = ev_signal_start(cp.loop, SIGINT, on_signal, &cp)) < 0 ||
+	    (started = ev_signal_start(cp.loop, SIGTERM, on_signal, &cp)) < 0) {
+		cli_error(_("event loop: %s"), strerror(-started));
 		goto out_close_socket;
 	}
 	/* only now: whoever waits for this line may signal us at once */

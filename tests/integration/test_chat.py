@@ -439,3 +439,20 @@ def test_bad_options_name_the_option(args, message):
     res = run_sockit("chat", *args)
     assert (res.returncode, res.stderr.decode(), res.stdout) == (
         64, f"sockit: {message}\nTry 'sockit chat --help'.\n", b"")
+
+
+def test_many_inherited_fds_do_not_stop_the_chat():
+    """Its socket's fd number is past 64 when the parent left that many open."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as dest:
+        dest.bind(("127.0.0.1", 0))
+        dest.settimeout(10)
+        fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(100)]
+        try:
+            res = subprocess.run([SOCKIT, "chat", "--linger", "0", "--to",
+                                  f"udp:127.0.0.1:{dest.getsockname()[1]}"],
+                                 input=b"hello\n", capture_output=True, pass_fds=fds, timeout=10)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        assert res.returncode == 0, res.stderr
+        assert dest.recvfrom(100)[0] == b"hello"
