@@ -2,8 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chat_peer.h"
 #include "bench.h"
+#include "chat_peer.h"
+#include "cli.h"
 #include "echo_client.h"
 #include "i18n.h"
 #include "serve.h"
@@ -51,7 +52,7 @@ int main(int argc, char **argv)
 	i18n_init();
 	if (argc < 2) {
 		usage(stderr);
-		return 64;
+		return EXIT_USAGE;
 	}
 	const char *name = argv[1];
 	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
@@ -67,5 +68,5 @@ int main(int argc, char **argv)
 			return cmd_table[i].exec(argc - 1, argv + 1);
 	}
 	fprintf(stderr, _("sockit: unknown command '%s'\nTry 'sockit --help'.\n"), name);
-	return 64;
+	return EXIT_USAGE;
 }
