@@ -143,7 +143,8 @@ static void cmd_nick(struct relay_client *cl, const struct irc_msg *m)
 	}
 	if (strcmp(nick, cl->nick) == 0)
 		return;
-	if (holder == NULL && r->nats != NULL && relay_nats_claim(r->nats, fold) == -EEXIST) {
+	int claim = holder == NULL && r->nats != NULL ? relay_nats_claim(r->nats, fold) : -EAGAIN;
+	if (claim == -EEXIST) {
 		relay_numeric(cl, "433", "%s :Nickname is already in use", nick);
 		return;
 	}
@@ -162,6 +163,8 @@ static void cmd_nick(struct relay_client *cl, const struct irc_msg *m)
 	int n = cl->registered ? format_from(cl, line, sizeof(line), "NICK", nick, NULL) : 0;
 	snprintf(cl->nick, sizeof(cl->nick), "%s", nick);
 	memcpy(cl->fold, fold, sizeof(fold));
+	if (holder == NULL)
+		cl->nats_claimed = claim == 0;
 	if (n > 0) {
 		relay_broadcast_peers(r, cl, true, line, (size_t)n);
 		relay_known_add(r, fold);

@@ -81,6 +81,7 @@ struct relay_client {
 	char host[RELAY_HOST_MAX + 1];
 	char away[RELAY_AWAY_MAX + 1];
 	bool has_user, registered, cap_pending;
+	bool nats_claimed; /* its nick is ours in the NATS bucket (else claimed here only) */
 	unsigned caps;
 	struct relay_room *rooms[RELAY_ROOMS_PER_USER];
 	size_t nrooms;

@@ -225,10 +225,21 @@ void relay_nats_release(struct relay_nats *n, const char *fold)
 		kvStore_Delete(n->kv, key);
 }
 
+/* Keep our claims alive; claim those made while NATS was away. */
 static void refresh_one(void *value, void *arg)
 {
 	struct relay_client *cl = value;
 	struct relay_nats *n = arg;
+	if (cl->gone)
+		return;
+	if (!cl->nats_claimed) {
+		int rc = relay_nats_claim(n, cl->fold);
+		cl->nats_claimed = rc == 0;
+		if (rc == -EEXIST)
+			log_warn("chat: NATS: nickname %s is also in use on another relay",
+			         cl->nick);
+		return;
+	}
 	char key[HEX_MAX];
 	uint64_t rev;
 	nick_key(key, sizeof(key), cl->fold);
@@ -254,6 +265,8 @@ static void open_bucket(struct relay_nats *n)
 	kc.History = 1;
 	kc.TTL = (int64_t)n->ttl_ms * 1000000; /* nanoseconds, like the stream's MaxAge */
 	natsStatus s = js_CreateKeyValue(&n->kv, n->js, &kc);
+	if (s != NATS_OK) /* another relay may have created it just now */
+		s = js_KeyValue(&n->kv, n->js, NICK_BUCKET);
 	if (s != NATS_OK) {
 		log_warn("chat: NATS: nick bucket %s: %s (is JetStream on? nats-server -js)",
 		         NICK_BUCKET, natsStatus_GetText(s));
@@ -576,8 +589,9 @@ static void handle_message(struct relay_nats *n, struct event *e)
 
 static void on_connected(struct relay_nats *n)
 {
-	log_warn("chat: NATS: connected to %s: remote delivery on", n->url);
 	open_bucket(n);
+	log_warn("chat: NATS: connected to %s: remote delivery on%s", n->url,
+	         n->kv != NULL ? "" : "; nicknames are unique on this relay only");
 	const char *f[] = {n->id, "SYNC"};
 	publish_presence(n, f, 2);
 	relay_map_each(n->r->nicks, announce_one, n);

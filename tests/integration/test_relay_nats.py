@@ -162,7 +162,7 @@ def test_nats_restart_local_goes_on_remote_resumes(serve, nats):
 
 def test_killed_relay_frees_its_nicks_within_ttl(serve, nats):
     a_srv, b_srv = relay(serve, nats), relay(serve, nats)
-    registered(a_srv.addr("chat"), "alice")
+    alice = registered(a_srv.addr("chat"), "alice")  # kept open until A dies
     watcher = registered(b_srv.addr("chat"), "watcher")
     p = Peer(b_srv.addr("chat"))
 
@@ -185,5 +185,6 @@ def test_killed_relay_frees_its_nicks_within_ttl(serve, nats):
         time.sleep(0.3)
     assert freed is not None, "alice was never freed"
     assert freed <= NICK_TTL * 2 + 2, freed  # the TTL, plus JetStream's expiry scan
+    alice.close()
     watcher.send("PING :x")
     watcher.expect("PONG")
