@@ -10,6 +10,7 @@ import subprocess
 import time
 
 from conftest import PYTHON
+from probes import UDP_PROBES, services, udp_answers
 from test_limits import connect, round_trip, wait_for
 
 MIB = 1 << 20
@@ -114,26 +115,22 @@ def test_sigpipe_write_to_vanished_reader_50_clients(serve):
     assert round_trip(addr) < 1.0
 
 
-def test_udp_replies_refused_500_datagrams_server_answers(serve):
+def test_udp_replies_refused_500_datagrams_every_udp_service_answers(serve):
     """Each datagram comes from a socket closed before the reply lands: the reply draws ICMP
     port unreachable, and the next socket call on the endpoint reports ECONNREFUSED."""
-    srv = serve("--echo", "udp:127.0.0.1:0")
-    addr = srv.addr("echo", "udp")
-    for i in range(500):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.sendto(b"gone %d" % i, addr)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(2)
-        for _ in range(5):  # a reply may be queued behind the refusals; ask a few times
-            s.sendto(b"still there", addr)
-            try:
-                data, _ = s.recvfrom(100)
-                break
-            except socket.timeout:
-                continue
-        else:
-            raise AssertionError("udp echo stopped answering after refused replies")
-    assert data == b"STILL THERE"
+    names = [n for n in services("udp") if n in UDP_PROBES]
+    assert "echo" in names
+    args = []
+    for n in names:
+        args += [f"--{n}", "udp:127.0.0.1:0"]
+    srv = serve(*args, expect=len(names))
+    for n in names:
+        addr = srv.addr(n, "udp")
+        request = UDP_PROBES[n][0]
+        for _ in range(500):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.sendto(request, addr)
+        assert udp_answers(n, addr), f"{n} stopped answering after refused replies"
 
 
 def test_interrupted_syscalls_200_signals_mid_transfer_intact(serve, tmp_path):
