@@ -118,6 +118,7 @@ struct worker {
 	bool stopping;  /* duration over: no new messages */
 	bool interrupt; /* set by the main thread on SIGINT/SIGTERM (atomic) */
 	uint64_t start_ns, deadline_ns, end_ns;
+	uint64_t last_reply_ns; /* the rate's end: not the wait for replies that never come */
 	/* published for the progress line (relaxed atomics) */
 	uint64_t done_pub, errors_pub;
 	bool finished;
@@ -166,6 +167,7 @@ static void conn_want_write(struct worker *w, struct conn *c, bool on)
 
 static void record_reply(struct worker *w, bool good, uint64_t sent, uint64_t now)
 {
+	w->last_reply_ns = now;
 	if (good)
 		w->ok++;
 	else
@@ -516,6 +518,11 @@ static void *worker_main(void *arg)
 				 __ATOMIC_RELAXED);
 	}
 	w->end_ns = now_ns();
+	/* The run ended with its last reply, or at the deadline if replies stopped before. */
+	uint64_t end = w->last_reply_ns ? w->last_reply_ns : w->end_ns;
+	if (w->deadline_ns && w->deadline_ns < w->end_ns && end < w->deadline_ns)
+		end = w->deadline_ns;
+	w->end_ns = end;
 	__atomic_store_n(&w->finished, true, __ATOMIC_RELEASE);
 	return NULL;
 }
