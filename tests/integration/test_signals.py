@@ -1,6 +1,7 @@
 """Signals and restarts (issue 8): SIGTERM drains in-flight output and exits 0 within 5 s,
 SIGHUP reopens --log-file, and a restart under load binds its port again (no EADDRINUSE).
 """
+import errno
 import os
 import signal
 import socket
@@ -73,7 +74,7 @@ def test_sigterm_exits_0_within_5s_flushing_all_in_flight_output(serve):
     assert secs < EXIT_S
 
 
-def test_sigterm_exits_0_within_5s_despite_client_that_never_reads(serve):
+def test_sigterm_stops_accepting_and_exits_0_within_5s_despite_client_that_never_reads(serve):
     srv = serve("--echo", "tcp:127.0.0.1:0")
     s = connect(srv.addr())
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -86,6 +87,10 @@ def test_sigterm_exits_0_within_5s_despite_client_that_never_reads(serve):
     time.sleep(0.3)
     took = _exit_timer(srv.proc)
     srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert srv.proc.poll() is None  # still flushing to the stuck reader...
+    with socket.socket() as late:  # ...but no longer accepting
+        assert late.connect_ex(srv.addr()) == errno.ECONNREFUSED
     secs = took()
     print(f"exit {srv.proc.returncode} after {secs:.2f} s with a stuck reader")
     assert srv.proc.returncode == 0
