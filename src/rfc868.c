@@ -7,18 +7,11 @@
 #include "rfc868.h"
 #include "sntp_packet.h"
 
-#define RFC868_LEN 4
-
 static void rfc868_now(uint8_t out[RFC868_LEN])
 {
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	/* the NTP timestamp's seconds are exactly RFC 868's, era wrap included */
-	uint32_t s = (uint32_t)(sntp_ts_from_timespec(now) >> 32);
-	out[0] = (uint8_t)(s >> 24);
-	out[1] = (uint8_t)(s >> 16);
-	out[2] = (uint8_t)(s >> 8);
-	out[3] = (uint8_t)s;
+	sntp_rfc868_encode(sntp_ts_from_timespec(now), out);
 }
 
 static void rfc868_on_open(struct stream_conn *c, void *ctx, void *state)

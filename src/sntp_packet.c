@@ -158,3 +158,13 @@ uint32_t sntp_refid(const char code[4])
 {
 	return get32((const uint8_t *)code);
 }
+
+void sntp_rfc868_encode(uint64_t ts, uint8_t out[RFC868_LEN])
+{
+	put32(out, (uint32_t)(ts >> 32));
+}
+
+uint64_t sntp_rfc868_decode(const uint8_t in[RFC868_LEN])
+{
+	return (uint64_t)get32(in) << 32;
+}

@@ -51,4 +51,10 @@ double sntp_ts_diff(uint64_t a, uint64_t b);      /* a - b in seconds */
 uint32_t sntp_short_from_seconds(double s);
 uint32_t sntp_refid(const char code[4]);
 
+/* RFC 868 time is the NTP timestamp's seconds, era wrap included, in network order: the
+ * server and the client share this codec. */
+#define RFC868_LEN 4
+void sntp_rfc868_encode(uint64_t ts, uint8_t out[RFC868_LEN]);
+uint64_t sntp_rfc868_decode(const uint8_t in[RFC868_LEN]); /* an NTP timestamp, no fraction */
+
 #endif

@@ -21,7 +21,6 @@
 #define DEFAULT_TIMEOUT_MS 2000
 #define REPLY_MAX          65536 /* a udp datagram; the seed's server may send long replies */
 #define DAYTIME_REPLY_MAX  1024  /* RFC 867 sets no limit; a date is far shorter */
-#define RFC868_LEN         4
 #define LOCAL_FORMAT       "%a %b %e %H:%M:%S %Z %Y" /* date(1)'s, for received times */
 
 enum time_proto { PROTO_SEED, PROTO_DAYTIME, PROTO_RFC868, PROTO_SNTP };
@@ -249,10 +248,7 @@ static int run_rfc868(struct time_client *tc, const char *fmt)
 			  RFC868_LEN, n);
 		return EXIT_DATAERR;
 	}
-	uint64_t ts =
-		(uint64_t)((uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3])
-		<< 32;
-	return print_time(sntp_ts_to_timespec(ts), fmt);
+	return print_time(sntp_ts_to_timespec(sntp_rfc868_decode(t)), fmt);
 }
 
 static void format_refid(const struct sntp_packet *p, char *out, size_t outlen)

@@ -153,6 +153,22 @@ static void timestamps(void **state)
 	assert_int_equal(sntp_refid("LOCL"), 0x4c4f434c);
 }
 
+/* RFC 868's example: 2,398,291,200 is 1976-01-01 00:00:00 GMT. */
+static void rfc868_seconds(void **state)
+{
+	(void)state;
+	uint8_t b[RFC868_LEN];
+	struct timespec t = {.tv_sec = 189302400}; /* 1976-01-01 */
+	sntp_rfc868_encode(sntp_ts_from_timespec(t), b);
+	assert_memory_equal(b, "\x8e\xf3\x05\x00", RFC868_LEN); /* 2398291200 */
+	assert_int_equal(sntp_ts_to_timespec(sntp_rfc868_decode(b)).tv_sec, t.tv_sec);
+	/* after the 2036 wrap the seconds restart at 0 and decode into era 1 */
+	struct timespec late = {.tv_sec = 2085978496 + 10}; /* 2036-02-07 06:28:26 */
+	sntp_rfc868_encode(sntp_ts_from_timespec(late), b);
+	assert_memory_equal(b, "\x00\x00\x00\x0a", RFC868_LEN);
+	assert_int_equal(sntp_ts_to_timespec(sntp_rfc868_decode(b)).tv_sec, late.tv_sec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +179,7 @@ int main(void)
 		cmocka_unit_test(server_ignores_the_rest),
 		cmocka_unit_test(kiss_of_death),
 		cmocka_unit_test(timestamps),
+		cmocka_unit_test(rfc868_seconds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
