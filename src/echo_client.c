@@ -193,7 +193,9 @@ static int run_stream_pipe(struct echo_client *ec)
 			}
 		}
 		if (in_len > 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
-			ssize_t n = send(ec->fd, in + in_off, in_len, MSG_NOSIGNAL);
+			/* POLLOUT promises room for some bytes, not all: a blocking send of the
+			 * rest would stall the loop, and with it the reply timeout. */
+			ssize_t n = send(ec->fd, in + in_off, in_len, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				cli_error(_("send %s: %s"), ec->where, strerror(errno));
 				return 1;
