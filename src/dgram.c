@@ -158,8 +158,10 @@ struct dgram_endpoint *dgram_endpoint_new(struct ev_loop *loop, int fd, const ch
 					  struct dgram_guard *guard, struct service_stats *stats)
 {
 	struct dgram_endpoint *ep = calloc(1, sizeof(*ep));
-	if (ep == NULL)
+	if (ep == NULL) {
+		close(fd); /* owned from the call on, as the header says */
 		return NULL;
+	}
 	ep->inbuf = calloc(BATCH, SLOT_SIZE);
 	ep->outbuf = calloc(BATCH, SLOT_SIZE);
 	if (ep->inbuf == NULL || ep->outbuf == NULL)
@@ -178,6 +180,7 @@ struct dgram_endpoint *dgram_endpoint_new(struct ev_loop *loop, int fd, const ch
 	return ep;
 
 out_free_buffers:
+	close(fd);
 	free(ep->inbuf);
 	free(ep->outbuf);
 	free(ep);

@@ -574,8 +574,10 @@ struct stream_server *stream_server_new(struct ev_loop *loop, int listen_fd, con
 					struct service_stats *stats)
 {
 	struct stream_server *srv = calloc(1, sizeof(*srv));
-	if (srv == NULL)
+	if (srv == NULL) {
+		close(listen_fd); /* owned from the call on, as the header says */
 		return NULL;
+	}
 	*srv = (struct stream_server){
 		.loop = loop,
 		.listen_fd = listen_fd,
@@ -587,6 +589,7 @@ struct stream_server *stream_server_new(struct ev_loop *loop, int listen_fd, con
 	snprintf(srv->endpoint, sizeof(srv->endpoint), "%s", endpoint);
 	ev_timer_init(&srv->accept_retry, server_on_accept_retry, srv);
 	if (ev_io_start(loop, listen_fd, EV_READ, server_on_accept, srv) < 0) {
+		close(listen_fd);
 		free(srv);
 		return NULL;
 	}
