@@ -11,6 +11,7 @@
 #include <editline/readline.h>
 
 #include "client_io.h"
+#include "escape.h"
 #include "i18n.h"
 
 static long long now_ms(void)
@@ -141,6 +142,28 @@ int client_write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Pieces of a long line are escaped this many bytes at a time, into a fixed buffer. */
+#define PRINT_CHUNK 256
+
+void client_print_text(FILE *out, const char *data, size_t len)
+{
+	char shown[ESCAPE_MAX(PRINT_CHUNK)];
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t line = nl ? (size_t)(nl - data) : len;
+		for (size_t off = 0; off < line; off += PRINT_CHUNK) {
+			size_t n = line - off < PRINT_CHUNK ? line - off : PRINT_CHUNK;
+			escape_text(shown, sizeof(shown), data + off, n);
+			fputs(shown, out);
+		}
+		fputc('\n', out);
+		if (nl == NULL)
+			break;
+		data = nl + 1;
+		len -= line + 1;
+	}
 }
 
 char *client_readline(const char *prompt)

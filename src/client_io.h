@@ -3,6 +3,7 @@
 #define SOCKIT_CLIENT_IO_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* Each returns >= 0 on success, or -1 with a reason in err ("timed out after 2 s"). */
@@ -18,6 +19,9 @@ ssize_t client_recv_datagram(int fd, void *buf, size_t cap, int timeout_ms, char
 ssize_t client_recv_until(int fd, void *buf, size_t cap, int delim, int timeout_ms, char *err,
 			  size_t errlen);
 int client_write_all(int fd, const void *data, size_t len);
+/* Show untrusted reply text on out: each line made terminal-safe by escape_text (a server
+ * must not drive the user's terminal with escape sequences), newlines kept, one at the end. */
+void client_print_text(FILE *out, const char *data, size_t len);
 /* Monotonic milliseconds, for deadlines. */
 long long client_now_ms(void);
 

@@ -86,8 +86,9 @@ static int run_interactive(struct echo_client *ec)
 		free(line);
 		if (got < 0)
 			return 1;
-		fwrite(reply, 1, (size_t)got, stdout);
-		fputc('\n', stdout);
+		/* A terminal: the reply is shown, not passed on, so it must not drive the terminal
+		 * (pipe and one-shot modes pass bytes on unchanged, for scripts). */
+		client_print_text(stdout, reply, (size_t)got);
 		fflush(stdout);
 	}
 	return 0;

@@ -66,26 +66,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-/* Show untrusted reply text: each line terminal-safe, newlines kept. */
-static void print_text(const char *data, size_t len, FILE *out)
-{
-	char shown[ESCAPE_MAX(256)];
-	while (len > 0) {
-		const char *nl = memchr(data, '\n', len);
-		size_t line = nl ? (size_t)(nl - data) : len;
-		for (size_t off = 0; off < line; off += 256) {
-			size_t n = line - off < 256 ? line - off : 256;
-			escape_text(shown, sizeof(shown), data + off, n);
-			fputs(shown, out);
-		}
-		fputc('\n', out);
-		if (nl == NULL)
-			break;
-		data = nl + 1;
-		len -= line + 1;
-	}
-}
-
 static bool is_stream(const struct time_client *tc)
 {
 	return tc->spec.transport != ADDR_UDP;
@@ -170,7 +150,7 @@ static int run_seed_prompt(struct time_client *tc)
 		free(line);
 		if (n < 0)
 			return 1;
-		print_text(reply, (size_t)n, stdout);
+		client_print_text(stdout, reply, (size_t)n);
 		fflush(stdout);
 	}
 	return 0;
@@ -189,7 +169,7 @@ static int run_seed_once(struct time_client *tc, const char *fmt)
 		cli_error("%s: %s", tc->where, shown);
 		return EXIT_DATAERR;
 	}
-	print_text(reply, (size_t)n, stdout);
+	client_print_text(stdout, reply, (size_t)n);
 	return 0;
 }
 
@@ -207,7 +187,7 @@ static int print_time(struct timespec t, const char *fmt)
 		cli_error(_("FORMAT: %.*s"), (int)(n - 7), out + 7);
 		return EXIT_USAGE;
 	}
-	print_text(out, n, stdout);
+	client_print_text(stdout, out, n);
 	return 0;
 }
 
@@ -225,7 +205,7 @@ static int run_daytime(struct time_client *tc)
 		cli_error(_("%s: empty daytime reply"), tc->where);
 		return EXIT_DATAERR;
 	}
-	print_text(reply, (size_t)n, stdout);
+	client_print_text(stdout, reply, (size_t)n);
 	return 0;
 }
 

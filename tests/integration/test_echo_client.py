@@ -316,3 +316,31 @@ def test_server_that_hangs_up(hangup_tcp):
     assert res.returncode == 1
     assert res.stderr == (f"sockit: tcp:127.0.0.1:{hangup_tcp}: connection closed after 0 of 2 "
                           "bytes\n").encode()
+
+
+def test_interactive_shows_hostile_replies_escaped():
+    """A server's escape sequences are shown, not obeyed, on the user's terminal."""
+    hostile = b"\x1b[31mRED\x07!"  # as long as the 10-byte line sent
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        s.settimeout(10)
+
+        def serve():
+            c, _ = s.accept()
+            with c:
+                c.recv(100)
+                c.sendall(hostile)
+                c.recv(100)
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        child = spawn(f"tcp:127.0.0.1:{s.getsockname()[1]}")
+        child.sendline("abcdefghij")
+        child.expect_exact(b"\\x1b[31mRED\\x07!\r\n")
+        child.expect_exact(">>: ")
+        child.sendline("quit")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+        t.join(5)
