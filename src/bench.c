@@ -129,6 +129,9 @@ struct worker {
 	uint8_t *rx;                  /* READ_CHUNK, or SEND_BATCH datagrams for udp */
 	uint8_t *tx;                  /* udp: SEND_BATCH datagrams */
 	uint8_t hdr[SEND_BATCH][BENCH_SEQ_DIGITS];
+	/* udp receive headers over rx, set up once: recvmmsg changes only their lengths */
+	struct mmsghdr rx_mm[SEND_BATCH];
+	struct iovec rx_iov[SEND_BATCH];
 	char err[NET_ERR_LEN];
 };
 
@@ -348,13 +351,8 @@ static void udp_receive(struct worker *w, struct conn *c, int flags)
 {
 	const struct bench_msg *m = w->msg;
 	unsigned depth = w->cfg->depth;
-	size_t slot_size = rx_slot_size(w->cfg);
-	struct mmsghdr mm[SEND_BATCH];
-	struct iovec iov[SEND_BATCH];
-	for (unsigned k = 0; k < SEND_BATCH; k++) {
-		iov[k] = (struct iovec){w->rx + (size_t)k * slot_size, slot_size};
-		mm[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[k], .msg_iovlen = 1}};
-	}
+	struct mmsghdr *mm = w->rx_mm;
+	struct iovec *iov = w->rx_iov;
 	int n = recvmmsg(c->fd, mm, SEND_BATCH, flags, NULL);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
@@ -546,6 +544,10 @@ static int worker_setup(struct worker *w, const struct bench_config *cfg,
 	}
 	for (size_t i = 0; i < nconns; i++)
 		w->conns[i].fd = -1;
+	for (unsigned k = 0; udp && k < SEND_BATCH; k++) {
+		w->rx_iov[k] = (struct iovec){w->rx + (size_t)k * rx_slot_size(cfg), rx_slot_size(cfg)};
+		w->rx_mm[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = &w->rx_iov[k], .msg_iovlen = 1}};
+	}
 	return 0;
 }
 
