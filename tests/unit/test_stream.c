@@ -19,7 +19,8 @@
 
 #define MAX_FDS   1024
 #define MAX_PEERS 8
-#define SETTLE_MS 200 /* loop run between client steps; loopback needs far less */
+#define POLL_MS   5
+#define WAIT_MS   10000 /* for a step a loaded box may delay; loopback needs far less */
 
 static const char *const backends[] = {"epoll", "poll"};
 
@@ -28,6 +29,7 @@ struct room {
 	struct stream_conn *members[MAX_PEERS];
 	size_t nmembers;
 	size_t closes;
+	size_t lines;
 };
 
 static void room_on_open(struct stream_conn *c, void *ctx, void *state)
@@ -60,6 +62,7 @@ static void room_on_line(struct stream_conn *c, void *ctx, void *state, char *li
 	(void)len;
 	(void)too_long;
 	struct room *r = ctx;
+	r->lines++;
 	bool kick = strcmp(line, "kick") == 0;
 	for (size_t i = 0; i < r->nmembers; i++) {
 		struct stream_conn *m = r->members[i];
@@ -82,20 +85,31 @@ static const struct stream_service room_service = {
 	.on_close = room_on_close,
 };
 
-static void on_stop(struct ev_loop *loop, struct ev_timer *t, void *data)
+struct wait {
+	const size_t *value;
+	size_t want;
+	uint64_t deadline_ms;
+};
+
+static void on_poll(struct ev_loop *loop, struct ev_timer *t, void *data)
 {
-	(void)t;
-	(void)data;
-	ev_loop_stop(loop);
+	struct wait *w = data;
+	if (*w->value == w->want || ev_now_ms(loop) >= w->deadline_ms)
+		ev_loop_stop(loop);
+	else
+		ev_timer_start(loop, t, POLL_MS);
 }
 
-static void run_for(struct ev_loop *loop, unsigned ms)
+/* Run the loop until *value is want (or WAIT_MS pass: the caller's assert then fails). */
+static void run_until(struct ev_loop *loop, const size_t *value, size_t want)
 {
-	struct ev_timer stop;
-	ev_timer_init(&stop, on_stop, NULL);
-	assert_int_equal(ev_timer_start(loop, &stop, ms), 0);
+	struct wait w = {.value = value, .want = want, .deadline_ms = ev_now_ms(loop) + WAIT_MS};
+	struct ev_timer poll;
+	ev_timer_init(&poll, on_poll, &w);
+	assert_int_equal(ev_timer_start(loop, &poll, 0), 0);
 	assert_int_equal(ev_loop_run(loop), 0);
-	ev_timer_stop(loop, &stop);
+	ev_timer_stop(loop, &poll);
+	assert_int_equal(*value, want);
 }
 
 static void read_all(int fd, char *out, size_t cap)
@@ -132,18 +146,17 @@ static void check_close_others(const char *command, const char *backend)
 		peers[i] = net_connect(&spec, 1000, err, sizeof(err));
 		assert_true(peers[i] >= 0);
 	}
-	run_for(loop, SETTLE_MS);
-	assert_int_equal(room.nmembers, 4);
+	run_until(loop, &room.nmembers, 4);
 
 	char line[32];
 	snprintf(line, sizeof(line), "%s\n", command);
 	assert_int_equal(send(peers[0], line, strlen(line), 0), (ssize_t)strlen(line));
-	run_for(loop, SETTLE_MS);
 	if (strcmp(command, "kick") != 0) { /* a close waits for the peers' FIN (linger) */
+		run_until(loop, &room.lines, 1);
 		for (size_t i = 1; i < 4; i++)
 			shutdown(peers[i], SHUT_WR);
-		run_for(loop, SETTLE_MS);
 	}
+	run_until(loop, &room.closes, 3);
 
 	/* Every other member closed exactly once, none skipped by the compaction. */
 	assert_int_equal(room.closes, 3);
