@@ -332,7 +332,7 @@ static int load_contacts(struct chat_peer *cp, const char *file, bool required)
 	if (fd < 0) {
 		if (!required && errno == ENOENT)
 			return 0;
-		cli_error("%s: %s", file, strerror(errno));
+		cli_error("open %s: %s", file, strerror(errno)); /* what failed, where, why */
 		return -1;
 	}
 	char *text = malloc(CONTACTS_FILE_MAX + 1);
@@ -347,7 +347,7 @@ static int load_contacts(struct chat_peer *cp, const char *file, bool required)
 	if (text == NULL)
 		cli_error(_("%s: out of memory"), file);
 	else if (n < 0)
-		cli_error("%s: %s", file, strerror(e));
+		cli_error("read %s: %s", file, strerror(e));
 	else if (len > CONTACTS_FILE_MAX)
 		cli_error(_("%s: over %d bytes"), file, CONTACTS_FILE_MAX);
 	else if (contacts_parse_text(cp->book, text, len, file, err, sizeof(err)) < 0)

@@ -217,7 +217,10 @@ def test_contact_book_errors_name_file_and_line(tmp_path):
     assert res.stderr == f"sockit: {book}:2: contact 'ok' is already defined\n".encode()
     res = run_sockit("chat", "--contacts", str(tmp_path / "missing"), input=b"")
     assert res.returncode == 78
-    assert b"missing: No such file or directory" in res.stderr
+    assert res.stderr == f"sockit: open {tmp_path / 'missing'}: No such file or directory\n".encode()
+    res = run_sockit("chat", "--contacts", str(tmp_path), input=b"")  # a directory
+    assert (res.returncode, res.stderr) == (
+        78, f"sockit: read {tmp_path}: Is a directory\n".encode())
 
 
 def test_default_book_from_xdg_config_home(tmp_path):
