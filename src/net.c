@@ -199,13 +199,14 @@ static int connect_one(int family, int socktype, const struct sockaddr *sa, sock
 		if (e == EINPROGRESS || e == EAGAIN)
 			e = wait_connected(fd, timeout_ms);
 	}
+	/* The clients use blocking I/O with poll deadlines from here on. */
+	if (e == 0 && net_set_nonblock(fd, false, NULL, 0) < 0)
+		e = errno;
 	if (e != 0) {
 		close(fd);
 		*errnum = e;
 		return -1;
 	}
-	int flags = fcntl(fd, F_GETFL);
-	fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 	return fd;
 }
 
