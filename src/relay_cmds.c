@@ -64,10 +64,8 @@ static void send_motd(struct relay_client *cl)
 }
 
 /* Stored DMs, with their time: as a server-time tag, or in the text for other clients. */
-static void deliver_offline(struct relay_client *cl)
+static void deliver_ring(struct relay_client *cl, struct relay_ring ring)
 {
-	struct relay *r = cl->relay;
-	struct relay_ring ring = relay_offline_take(r, cl->fold);
 	if (ring.len > 0)
 		relay_sendf(cl, ":%s NOTICE %s :%zu message(s) arrived while you were away",
 		            RELAY_SERVER_NAME, cl->nick, ring.len);
@@ -94,6 +92,17 @@ static void deliver_offline(struct relay_client *cl)
 	relay_ring_free(&ring);
 }
 
+static void deliver_offline(struct relay_client *cl)
+{
+	struct relay *r = cl->relay;
+	deliver_ring(cl, relay_offline_take(r, cl->fold)); /* kept here while NATS was away */
+	struct relay_ring ring = {0};
+	if (r->nats != NULL && relay_nats_offline_take(r->nats, cl->fold, &ring) == 0)
+		deliver_ring(cl, ring);
+	else
+		relay_ring_free(&ring);
+}
+
 static void try_register(struct relay_client *cl)
 {
 	if (cl->registered || cl->nick[0] == '\0' || !cl->has_user || cl->cap_pending)
@@ -117,8 +126,10 @@ static void try_register(struct relay_client *cl)
 	send_motd(cl);
 	log_info("chat: %s: registered as %s", cl->host, cl->nick);
 	relay_known_add(r, cl->fold);
-	if (r->nats != NULL)
+	if (r->nats != NULL) {
 		relay_nats_user(r->nats, cl);
+		relay_nats_seen_add(r->nats, cl->fold);
+	}
 	deliver_offline(cl);
 }
 
@@ -301,8 +312,10 @@ static void message_to_room(struct relay_client *cl, const char *cmd, const char
 	long long now = relay_wall_ms();
 	relay_ring_push(&room->history, r->cfg.history, now, line, (size_t)n);
 	relay_room_broadcast(r, room, cl, line, (size_t)n, now);
-	if (r->nats != NULL)
+	if (r->nats != NULL) {
 		relay_nats_room_message(r->nats, room->fold, line, (size_t)n, now);
+		relay_nats_history_add(r->nats, room->fold, line, now);
+	}
 }
 
 static void message_to_nick(struct relay_client *cl, const char *cmd, const char *nick,
@@ -327,7 +340,8 @@ static void message_to_nick(struct relay_client *cl, const char *cmd, const char
 			relay_nats_dm(r->nats, fold, line, (size_t)n, relay_wall_ms());
 		return;
 	}
-	if (!relay_known_has(r, fold) || strlen(nick) > RELAY_NICK_MAX) {
+	if (strlen(nick) > RELAY_NICK_MAX ||
+	    (!relay_known_has(r, fold) && !(r->nats != NULL && relay_nats_seen(r->nats, fold)))) {
 		if (!notice)
 			relay_numeric(cl, "401", "%s :No such nick/channel", nick);
 		return;
@@ -335,7 +349,13 @@ static void message_to_nick(struct relay_client *cl, const char *cmd, const char
 	if (notice)
 		return; /* NOTICEs are never stored nor answered */
 	int n = format_from(cl, line, sizeof(line), cmd, nick, text);
-	int rc = n > 0 ? relay_offline_push(r, fold, relay_wall_ms(), line, (size_t)n) : -1;
+	int rc = n > 0 && r->nats != NULL
+	             ? relay_nats_offline_push(r->nats, fold, line, relay_wall_ms())
+	             : -EAGAIN;
+	if (rc == -EAGAIN) { /* alone, or NATS is away: kept here */
+		relay_known_add(r, fold);
+		rc = n > 0 ? relay_offline_push(r, fold, relay_wall_ms(), line, (size_t)n) : -1;
+	}
 	if (rc == 0)
 		relay_sendf(cl,
 		            ":%s NOTICE %s :%s is offline; your message will be delivered "
@@ -480,11 +500,14 @@ static void join_room(struct relay_client *cl, const char *name)
 		relay_nats_join(r->nats, cl, room->fold, line, (size_t)n);
 	topic_reply(cl, room, false);
 	names_reply(cl, room->name, room->fold, room);
-	const struct relay_ring *h = &room->history;
+	struct relay_ring shared = {0};
+	bool from_nats = r->nats != NULL && relay_nats_history(r->nats, room->fold, &shared) == 0;
+	const struct relay_ring *h = from_nats ? &shared : &room->history;
 	for (size_t i = 0; i < h->len; i++) {
 		const struct relay_stored *s = &h->items[(h->head + i) % h->cap];
 		relay_send_stored(cl, s->line, s->len, s->time_ms);
 	}
+	relay_ring_free(&shared);
 }
 
 static void cmd_join(struct relay_client *cl, const struct irc_msg *m)

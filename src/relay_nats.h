@@ -47,6 +47,22 @@ void relay_nats_room_message(struct relay_nats *n, const char *room_fold, const 
 void relay_nats_dm(struct relay_nats *n, const char *nick_fold, const char *line, size_t len,
                    long long time_ms);
 
+/* Room history and offline DMs in JetStream, shared by every relay. The fetches fill
+ * ring (cap: --history or --offline-max) and return 0, or -EAGAIN when JetStream is not
+ * reachable (the caller then uses its own memory). */
+struct relay_ring;
+void relay_nats_history_add(struct relay_nats *n, const char *room_fold, const char *line,
+                            long long time_ms);
+int relay_nats_history(struct relay_nats *n, const char *room_fold, struct relay_ring *ring);
+/* 0, -ENOSPC when that nick's queue is full, -EAGAIN without JetStream. */
+int relay_nats_offline_push(struct relay_nats *n, const char *fold, const char *line,
+                            long long time_ms);
+/* Takes (and removes) a nick's stored DMs. */
+int relay_nats_offline_take(struct relay_nats *n, const char *fold, struct relay_ring *ring);
+/* Nicks that registered once on any relay: offline DMs are kept only for them. */
+void relay_nats_seen_add(struct relay_nats *n, const char *fold);
+bool relay_nats_seen(struct relay_nats *n, const char *fold);
+
 /* Users on other instances. */
 const struct relay_remote *relay_nats_find(const struct relay_nats *n, const char *fold);
 void relay_nats_each(const struct relay_nats *n,

@@ -188,3 +188,43 @@ def test_killed_relay_frees_its_nicks_within_ttl(serve, nats):
     alice.close()
     watcher.send("PING :x")
     watcher.expect("PONG")
+
+
+def test_history_and_offline_dms_are_shared(serve, nats):
+    a_srv, b_srv = relay(serve, nats), relay(serve, nats)
+    a_addr, b_addr = a_srv.addr("chat"), b_srv.addr("chat")
+    alice = registered(a_addr, "alice")
+    alice.send("JOIN #log")
+    alice.expect("366")
+    for i in range(3):
+        alice.send(f"PRIVMSG #log :line {i}")
+
+    def replayed_on_b():  # B never saw #log: the lines come from JetStream
+        p = registered(b_addr, "reader")
+        p.send("JOIN #log")
+        p.expect("366")
+        got = [m.params[-1] for m in p.quiet(0.5) if m.cmd == "PRIVMSG"]
+        p.send("QUIT")
+        p.closed()
+        assert got == ["line 0", "line 1", "line 2"], got
+    eventually(replayed_on_b)
+
+    bob = registered(b_addr, "bob")
+    bob.send("QUIT")
+    bob.closed()
+    time.sleep(0.3)
+    alice.send("PRIVMSG bob :kept in JetStream")
+    assert "offline" in alice.expect("NOTICE").params[-1]
+    bob_on_a = registered(a_addr, "bob")  # back, on the other relay
+    m = bob_on_a.expect("PRIVMSG")
+    assert m.nick == "alice" and m.params[-1].endswith("] kept in JetStream")
+    bob_on_a.send("QUIT")
+    bob_on_a.closed()
+
+    def back_on_b():  # once B has seen the QUIT: presence spreads asynchronously
+        p = Peer(b_addr)
+        p.send("NICK bob", "USER b 0 * :B")
+        p.expect("001", timeout=2)
+        return p
+    again = eventually(back_on_b)
+    assert not [x for x in again.quiet(0.5) if x.cmd == "PRIVMSG"]  # delivered only once
