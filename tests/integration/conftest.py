@@ -168,6 +168,14 @@ def run_sockit(*args, input=None, timeout=20, env=None):
     return res
 
 
+def assert_usage_error(cmd, args, message):
+    """`sockit CMD ARGS...` is refused as a usage error: exit 64, stdout empty, and on stderr
+    the one line naming the problem plus the --help hint."""
+    res = run_sockit(cmd, *args)
+    assert (res.returncode, res.stderr.decode(), res.stdout) == (
+        64, f"sockit: {message}\nTry 'sockit {cmd} --help'.\n", b"")
+
+
 def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
     """A port that was free a moment ago (for programs that cannot bind port 0, like the seed's)."""
     with socket.socket(socket.AF_INET, kind) as s:

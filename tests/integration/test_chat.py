@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from conftest import PYTHON, SANITIZER_MARKS, SOCKIT, free_port, need, run_sockit, seed_program
+from conftest import (PYTHON, SANITIZER_MARKS, SOCKIT, assert_usage_error, free_port, need,
+                      run_sockit, seed_program)
 
 LISTEN_RE = re.compile(rb"sockit: chat: listening on udp:\S+:(\d+)")
 
@@ -439,9 +440,7 @@ def test_an_over_long_input_line_is_refused_and_the_next_one_works(peers):
     (["--help=yes"], "option '--help' takes no value"),
 ])
 def test_bad_options_name_the_option(args, message):
-    res = run_sockit("chat", *args)
-    assert (res.returncode, res.stderr.decode(), res.stdout) == (
-        64, f"sockit: {message}\nTry 'sockit chat --help'.\n", b"")
+    assert_usage_error("chat", args, message)
 
 
 def test_many_inherited_fds_do_not_stop_the_chat():

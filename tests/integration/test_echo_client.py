@@ -8,7 +8,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import SOCKIT, run_sockit
+from conftest import SOCKIT, assert_usage_error, run_sockit
 
 
 @pytest.fixture
@@ -205,10 +205,7 @@ def test_unresolvable_host():
     (["--udp=yes"], "option '--udp' takes no value"),
 ])
 def test_usage_errors(args, message):
-    res = run_sockit("echo", *args)
-    assert res.returncode == 64
-    assert res.stderr.decode() == f"sockit: {message}\nTry 'sockit echo --help'.\n"
-    assert res.stdout == b""
+    assert_usage_error("echo", args, message)
 
 
 @pytest.mark.parametrize("args,message", [
@@ -218,9 +215,7 @@ def test_usage_errors(args, message):
     (["--echo", "tcp:127.0.0.1:99999"], "--echo: bad address 'tcp:127.0.0.1:99999': port 99999 is out of range (0-65535)"),
 ])
 def test_serve_usage_errors(args, message):
-    res = run_sockit("serve", *args)
-    assert (res.returncode, res.stderr.decode()) == (
-        64, f"sockit: {message}\nTry 'sockit serve --help'.\n")
+    assert_usage_error("serve", args, message)
 
 
 def test_top_level_cli():

@@ -9,7 +9,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import PYTHON, SOCKIT, free_port, run_sockit, seed_program
+from conftest import PYTHON, SOCKIT, assert_usage_error, free_port, run_sockit, seed_program
 
 PROMPT = "Time format (e.g. %Y %m %d)>>: "
 
@@ -164,6 +164,4 @@ def test_prompt_loop_on_a_terminal(time_all):
     (["--help=yes"], "option '--help' takes no value"),
 ])
 def test_bad_options_name_the_option(args, message):
-    res = run_sockit("time", *args)
-    assert (res.returncode, res.stderr.decode(), res.stdout) == (
-        64, f"sockit: {message}\nTry 'sockit time --help'.\n", b"")
+    assert_usage_error("time", args, message)
