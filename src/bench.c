@@ -713,7 +713,9 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 			for (i = 0; i < NPROTOS && strcmp(protos[i].name, optarg) != 0; i++)
 				;
 			if (i == NPROTOS)
-				cli_usage_error("bench", _("--proto: unknown protocol '%s' (echo, sntp)"),
+				cli_usage_error("bench",
+						_("--proto: unknown protocol '%s' (echo, sntp, "
+						  "time, daytime, rfc868)"),
 						optarg);
 			cfg->proto = &protos[i];
 			break;
@@ -735,14 +737,16 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 	if (cfg->proto->fixed_size)
 		cfg->size = cfg->proto->fixed_size;
 	if (cfg->proto->reply_seq == NULL && cfg->depth > 1)
-		cli_usage_error("bench", "--proto %s: replies do not name their request, so "
-					 "--depth must be 1 (use more --conns)", cfg->proto->name);
+		cli_usage_error("bench",
+				_("--proto %s: replies do not name their request, so --depth must "
+				  "be 1 (use more --conns)"),
+				cfg->proto->name);
 	if (argc > 0)
 		cli_usage_error("bench", _("unexpected argument '%s'"), argv[0]);
 	if (cfg->spec.transport == ADDR_UDP && cfg->size > MAX_UDP_SIZE)
 		cli_usage_error("bench", _("--size: udp carries at most %d bytes"), MAX_UDP_SIZE);
 	if (cfg->count != 0 && cfg->count < cfg->conns)
-		cli_usage_error("bench", "--count %" PRIu64 " is less than --conns %u", cfg->count,
+		cli_usage_error("bench", _("--count %" PRIu64 " is less than --conns %u"), cfg->count,
 				cfg->conns);
 	if (cfg->threads > cfg->conns)
 		cfg->threads = cfg->conns;
