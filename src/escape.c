@@ -6,9 +6,7 @@
 
 #include "escape.h"
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one (overlongs,
- * surrogates and code points past U+10FFFF are invalid too). */
-static size_t utf8_valid_len(const uint8_t *p, size_t len)
+size_t escape_utf8_len(const uint8_t *p, size_t len)
 {
 	uint8_t c = p[0];
 	size_t need;
@@ -50,7 +48,7 @@ size_t escape_text(char *out, size_t outlen, const void *in, size_t len)
 		char piece[8];
 		size_t plen, consumed = 1;
 		uint8_t c = p[i];
-		size_t ulen = utf8_valid_len(p + i, len - i);
+		size_t ulen = escape_utf8_len(p + i, len - i);
 		if (c == '\n' || c == '\r' || c == '\t' || c == '\\') {
 			piece[0] = '\\';
 			piece[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : '\\';

@@ -3,6 +3,7 @@
 #define SOCKIT_ESCAPE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Copies in to out as text a terminal shows literally: valid UTF-8 printable characters pass,
  * control bytes become \n \r \t \\ or \xHH (so ESC is "\x1b"), DEL is \x7f, C1 controls are
@@ -10,7 +11,11 @@
  * NUL-terminated and truncated at a whole escape; returns the length written. */
 size_t escape_text(char *out, size_t outlen, const void *in, size_t len);
 
+/* Length of the valid UTF-8 sequence at p (1-4, len > 0 bytes available), or 0 if it is
+ * not one (overlongs, surrogates and code points past U+10FFFF are invalid too). */
+size_t escape_utf8_len(const uint8_t *p, size_t len);
+
 /* Worst-case output size for len input bytes, including the NUL. */
-#define ESCAPE_MAX(len) ((len) * 4 + 1)
+#define ESCAPE_MAX(len) ((len)*4 + 1)
 
 #endif

@@ -1,9 +1,11 @@
 /* irc_msg.c - IRC message lines: parse in place, format with the 512-byte limit, case
  * mapping and name checks. Pure, like picohttpparser: pointers into the caller's buffer. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
 #include "irc_msg.h"
 
 static char *skip_spaces(char *p, char *end)
@@ -55,36 +57,6 @@ int irc_msg_parse(char *line, size_t len, struct irc_msg *msg)
 		msg->params[msg->nparams++] = take_word(&p, end);
 	}
 	return 0;
-}
-
-/* Bytes of the UTF-8 sequence starting at s (at most n available), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t want;
-	unsigned min;
-	unsigned cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		want = 2, min = 0x80, cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		want = 3, min = 0x800, cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		want = 4, min = 0x10000, cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < want)
-		return 0;
-	for (size_t i = 1; i < want; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return want;
 }
 
 size_t irc_utf8_cut(const char *s, size_t len, size_t max)
@@ -196,7 +168,7 @@ bool irc_nick_valid(const char *nick, size_t max)
 	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)nick[i];
 		if (c >= 0x80) {
-			size_t sl = utf8_seq_len((const unsigned char *)nick + i, len - i);
+			size_t sl = escape_utf8_len((const uint8_t *)nick + i, len - i);
 			if (sl == 0)
 				return false;
 			i += sl;
@@ -221,7 +193,7 @@ bool irc_room_valid(const char *name, size_t max)
 		unsigned char c = (unsigned char)name[i];
 		if (c <= ' ' || c == ',' || c == 0x7F)
 			return false;
-		size_t sl = utf8_seq_len((const unsigned char *)name + i, len - i);
+		size_t sl = escape_utf8_len((const uint8_t *)name + i, len - i);
 		if (sl == 0)
 			return false;
 		i += sl;

@@ -507,28 +507,30 @@ void relay_nats_nick(struct relay_nats *n, const char *old_fold, const struct re
 	publish_presence(n, f, 5);
 }
 
+/* A line for SUBJECT_PREFIX.kind.<hex fold>, with its time. */
+static void publish_line(struct relay_nats *n, const char *kind, const char *fold, const char *line,
+                         long long time_ms)
+{
+	char subject[SUBJECT_MAX], hex[HEX_MAX], t[24];
+	hex_encode(hex, sizeof(hex), fold);
+	snprintf(subject, sizeof(subject), SUBJECT_PREFIX ".%s.%s", kind, hex);
+	snprintf(t, sizeof(t), "%lld", time_ms);
+	const char *f[] = {n->id, t, line};
+	publish(n, subject, f, 3);
+}
+
 void relay_nats_room_message(struct relay_nats *n, const char *room_fold, const char *line,
                              size_t len, long long time_ms)
 {
 	(void)len;
-	char subject[SUBJECT_MAX], hex[HEX_MAX], t[24];
-	hex_encode(hex, sizeof(hex), room_fold);
-	snprintf(subject, sizeof(subject), SUBJECT_PREFIX ".room.%s", hex);
-	snprintf(t, sizeof(t), "%lld", time_ms);
-	const char *f[] = {n->id, t, line};
-	publish(n, subject, f, 3);
+	publish_line(n, "room", room_fold, line, time_ms);
 }
 
 void relay_nats_dm(struct relay_nats *n, const char *nick_fold, const char *line, size_t len,
                    long long time_ms)
 {
 	(void)len;
-	char subject[SUBJECT_MAX], hex[HEX_MAX], t[24];
-	hex_encode(hex, sizeof(hex), nick_fold);
-	snprintf(subject, sizeof(subject), SUBJECT_PREFIX ".dm.%s", hex);
-	snprintf(t, sizeof(t), "%lld", time_ms);
-	const char *f[] = {n->id, t, line};
-	publish(n, subject, f, 3);
+	publish_line(n, "dm", nick_fold, line, time_ms);
 }
 
 /* Every local user and room membership, silently: for an instance that just (re)joined. */
