@@ -117,17 +117,30 @@ static int run_words(struct echo_client *ec, int nwords, char **words)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* One line of in (NUL bytes included, newline dropped) into buf: its length, or -1 at the end
+ * of input. A line over cap is counted to its end but not stored, so memory stays bounded
+ * whatever the input: the length is returned and buf holds only its first cap bytes. */
+static ssize_t read_line_bounded(FILE *in, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int c;
+	while ((c = getc_unlocked(in)) != EOF && c != '\n') {
+		if (n < cap)
+			buf[n] = (char)c;
+		n++;
+	}
+	if (c == EOF && n == 0)
+		return -1;
+	return (ssize_t)n;
+}
+
 /* udp pipe: each input line (without its newline) is one datagram, each reply one line. */
 static int run_udp_lines(struct echo_client *ec)
 {
-	static char reply[MAX_MESSAGE + 1];
-	char *line = NULL;
-	size_t cap = 0;
+	static char line[MAX_MESSAGE], reply[MAX_MESSAGE + 1];
 	ssize_t n;
 	int rc = 0;
-	while ((n = getline(&line, &cap, stdin)) >= 0) {
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
+	while ((n = read_line_bounded(stdin, line, sizeof(line))) >= 0) {
 		if (n == 0)
 			continue;
 		if (n > MAX_MESSAGE) {
@@ -143,7 +156,6 @@ static int run_udp_lines(struct echo_client *ec)
 		fwrite(reply, 1, (size_t)got, stdout);
 		fputc('\n', stdout);
 	}
-	free(line);
 	if (fflush(stdout) != 0)
 		rc = 1;
 	return rc;

@@ -1,5 +1,6 @@
 """`sockit echo`: pipe, one-shot, udp lines, nc-style HOST PORT, the interactive prompt
 through a pty, and every error path word for word, with timeouts that never hang."""
+import re
 import socket
 import subprocess
 import threading
@@ -8,7 +9,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import SOCKIT, assert_usage_error, run_sockit
+from conftest import SANITIZED, SOCKIT, assert_usage_error, run_sockit
 
 
 @pytest.fixture
@@ -339,3 +340,30 @@ def test_interactive_shows_hostile_replies_escaped():
         child.close()
         assert child.exitstatus == 0
         t.join(5)
+
+
+def _peak_rss_kib(pid):
+    """VmHWM: the peak resident size of pid's current program (since its exec)."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def test_udp_pipe_refuses_an_over_long_line_in_bounded_memory(silent_udp):
+    """A 64 MiB line is counted, refused with its length, and never held in memory."""
+    size = 64 << 20
+    p = subprocess.Popen([SOCKIT, "echo", "-t", "0.5", f"udp:127.0.0.1:{silent_udp}"],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        p.stdin.write(b"x" * size)  # returns once sockit has read all but a pipe's worth
+        p.stdin.flush()
+        peak = _peak_rss_kib(p.pid)
+        p.stdin.write(b"\nnext\n")
+        p.stdin.close()
+        rc = p.wait(timeout=10)
+    finally:
+        p.kill()
+    err = p.stderr.read()
+    p.stderr.close()
+    assert (rc, err) == (1, f"sockit: line of {size} bytes is over the udp limit of 65507\n".encode())
+    if not SANITIZED:  # ASan's shadow and quarantine would blur the figure
+        assert peak < 32 * 1024, f"peak RSS {peak} KiB"
