@@ -195,7 +195,7 @@ int stream_write(struct stream_conn *c, const void *data, size_t len)
 
 int stream_printf(struct stream_conn *c, const char *fmt, ...)
 {
-	char line[1024];
+	char line[STREAM_PRINTF_MAX];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof(line), fmt, ap);

@@ -54,6 +54,8 @@ void stream_server_free(struct stream_server *srv);
 /* Queue or send data to the peer. Returns 0, or -ENOBUFS when the connection's output
  * passed 4x output_cap (a peer that stopped reading a broadcast: it is being closed). */
 int stream_write(struct stream_conn *c, const void *data, size_t len);
+/* Formatted stream_write of at most STREAM_PRINTF_MAX - 1 bytes: longer output is cut. */
+#define STREAM_PRINTF_MAX 1024
 __attribute__((format(printf, 2, 3))) int stream_printf(struct stream_conn *c, const char *fmt, ...);
 /* Close once queued output is flushed; further input is ignored. */
 void stream_close(struct stream_conn *c);
