@@ -48,6 +48,13 @@ soak: test-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	SOCKIT_BIN=$(CURDIR)/$(BUILD)/sockit $(PYTEST) -q -s -m soak tests/integration
 
+# bench/run: sockit against a bare epoll echo, inetd, socat and chronyd in one run; rewrites
+# BENCHMARKS.md. BENCH_ARGS='--seconds 10 --repeat 3' for steadier figures.
+BENCH_ARGS ?=
+bench: test-deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	bench/run --build $(BUILD) $(BENCH_ARGS)
+
 # The unit and integration suites under valgrind: any error or definite/indirect leak fails
 # (the test's server or client exits 99, or prints "==PID=="). Tests of memory figures and
 # fd limits skip themselves; VALGRIND_DESELECT names tests whose timing valgrind's slowness
