@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -40,6 +41,7 @@
 #define EPOLL_BATCH         256
 #define TICK_MS             50  /* how often timeouts and the clock are checked */
 #define PROGRESS_MS         1000
+#define CLIENT_BUSY_WARN    0.9 /* client CPU share that makes the figures suspect */
 
 /* What is spoken. Streams speak echo only (checked piecewise as bytes arrive); datagram
  * protocols give a request, a way to tell which request a reply answers, and a check. */
@@ -756,6 +758,8 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 struct totals {
 	uint64_t ok, mismatches, timeouts, errors, late;
 	double seconds;
+	double client_busy; /* CPU time of the run over seconds x threads: near 1, we are the
+			     * bottleneck, not the server */
 	struct histogram hist;
 	const char *first_error;
 };
@@ -784,7 +788,10 @@ static void print_human(const struct bench_config *cfg, const struct totals *t)
 	       t->mismatches, t->timeouts, t->errors);
 	if (t->late > 0)
 		printf("  (%" PRIu64 " late replies ignored)", t->late);
-	printf("\n");
+	printf("\n  client    %.0f %% busy%s\n", t->client_busy * 100,
+	       t->client_busy > CLIENT_BUSY_WARN ? " (near saturation: add --threads, or the "
+						  "client limits these figures)"
+						: "");
 }
 
 static void print_json(const struct bench_config *cfg, const struct totals *t)
@@ -805,13 +812,14 @@ static void print_json(const struct bench_config *cfg, const struct totals *t)
 	       "\"plain\":%s,\"seconds\":%.6f,\"messages\":%" PRIu64 ",\"msgs_per_s\":%.1f,"
 	       "\"mb_per_s\":%.3f,\"latency_us\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
 	       "\"p99.9\":%.3f,\"max\":%.3f,\"mean\":%.3f,\"min\":%.3f},\"mismatches\":%" PRIu64
-	       ",\"timeouts\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"late\":%" PRIu64 "}\n",
+	       ",\"timeouts\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"late\":%" PRIu64
+	       ",\"client_busy\":%.3f}\n",
 	       addr_transport_name(cfg->spec.transport), cfg->conns, cfg->depth, cfg->size,
 	       cfg->threads, cfg->plain ? "true" : "false", t->seconds, msgs, rate,
 	       rate * (double)cfg->size / 1e6, us(histogram_percentile(h, 50)),
 	       us(histogram_percentile(h, 90)), us(histogram_percentile(h, 99)),
 	       us(histogram_percentile(h, 99.9)), us(h->max), histogram_mean(h) / 1000.0,
-	       us(h->min), t->mismatches, t->timeouts, t->errors, t->late);
+	       us(h->min), t->mismatches, t->timeouts, t->errors, t->late, t->client_busy);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -861,6 +869,12 @@ static void watch_progress(struct worker *ws, size_t n, bool live)
 		fprintf(stderr, "\r%*s\r", 72, "");
 }
 
+static double cpu_seconds(const struct rusage *ru)
+{
+	return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
+	       (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
+}
+
 /* Like serve: many connections need the hard fd limit, not the soft one. */
 static void raise_fd_limit(unsigned conns)
 {
@@ -904,6 +918,8 @@ int cmd_bench(int argc, char **argv)
 		if (ws[t].nconns == 1 && conn_set_blocking(&ws[t].conns[0]) < 0)
 			goto out_free;
 	}
+	struct rusage ru0, ru1;
+	getrusage(RUSAGE_SELF, &ru0);
 	size_t started = 0;
 	for (; started < cfg.threads; started++) {
 		int e = pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]);
@@ -937,6 +953,9 @@ int cmd_bench(int argc, char **argv)
 		goto out_free;
 	}
 	t.seconds = last > first ? (double)(last - first) / 1e9 : 0;
+	getrusage(RUSAGE_SELF, &ru1);
+	if (t.seconds > 0)
+		t.client_busy = (cpu_seconds(&ru1) - cpu_seconds(&ru0)) / (t.seconds * cfg.threads);
 	if (cfg.json)
 		print_json(&cfg, &t);
 	else

@@ -24,6 +24,7 @@ def test_count_is_exact_over_tcp(echo_server):
     lat = r["latency_us"]
     assert 0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"]
     assert r["msgs_per_s"] > 0 and r["mb_per_s"] > 0
+    assert 0 <= r["client_busy"] <= 1.5  # CPU time over run time (rounding can pass 1)
 
 
 def test_count_is_exact_over_udp_with_threads(echo_server):
@@ -118,7 +119,7 @@ def test_human_output_and_no_progress_line_off_terminal(echo_server):
     res = bench("-n", "200", echo_server.spec("echo", "tcp"))
     assert res.returncode == 0, res.stderr
     out = res.stdout.decode()
-    for word in ("msgs/s", "MB/s", "p50", "p90", "p99", "p99.9", "max", "0 mismatches"):
+    for word in ("msgs/s", "MB/s", "p50", "p90", "p99", "p99.9", "max", "0 mismatches", "% busy"):
         assert word in out, out
     assert b"\r" not in res.stderr and b"\r" not in res.stdout
 
