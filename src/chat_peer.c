@@ -29,8 +29,6 @@
 #define DEFAULT_RATE        20    /* messages a second shown from one sender... */
 #define RATE_BURST_FACTOR   5     /* ...after a burst of this many seconds' worth */
 #define DROP_NOTICE_MS      1000  /* how often dropped messages are reported */
-#define LOOP_FDS_MIN        64
-#define LOOP_FDS_MAX        65536 /* fd numbers the loop can watch, at most */
 #define LABEL_MAX           (ADDR_TEXT_MAX + CONTACT_NAME_MAX + 64)
 
 struct peer_addr {
@@ -492,14 +490,6 @@ static int open_socket(struct chat_peer *cp, const char *listen, char *bound, si
 	return 0;
 }
 
-/* The loop indexes watches by fd number, and a chat started by a busy parent may inherit
- * many fds: size it by the fd limit, not by the three fds it watches. */
-static int loop_max_fds(void)
-{
-	long n = sysconf(_SC_OPEN_MAX);
-	return n < LOOP_FDS_MIN ? LOOP_FDS_MIN : n > LOOP_FDS_MAX ? LOOP_FDS_MAX : (int)n;
-}
-
 int cmd_chat(int argc, char **argv)
 {
 	struct chat_peer cp = {.fd = -1,
@@ -533,7 +523,7 @@ int cmd_chat(int argc, char **argv)
 
 	bool interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	cp.colour = chat_text_want_colour(isatty(STDOUT_FILENO), getenv("NO_COLOR"));
-	cp.loop = ev_loop_new(loop_max_fds(), NULL, err, sizeof(err));
+	cp.loop = ev_loop_new(cli_loop_max_fds(), NULL, err, sizeof(err));
 	if (cp.loop == NULL) {
 		cli_error("%s", err);
 		rc = EXIT_OSERR;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "i18n.h"
@@ -83,6 +84,15 @@ int cli_parse_timeout(const char *cmd, const char *text)
 	if (ms <= 0)
 		cli_usage_error(cmd, _("--timeout: expected seconds > 0, got '%s'"), text);
 	return ms > 1 << 30 ? 1 << 30 : (int)ms;
+}
+
+#define LOOP_FDS_MIN 64
+#define LOOP_FDS_MAX 65536
+
+int cli_loop_max_fds(void)
+{
+	long n = sysconf(_SC_OPEN_MAX);
+	return n < LOOP_FDS_MIN ? LOOP_FDS_MIN : n > LOOP_FDS_MAX ? LOOP_FDS_MAX : (int)n;
 }
 
 long cli_parse_seconds(const char *text)

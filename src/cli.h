@@ -37,6 +37,11 @@ void cli_parse_client_addr(const char *cmd, int *argc, char ***argv, const char 
  * connections fit. Returns the limit now in force (capped at 2^24). */
 int cli_raise_fd_limit(void);
 
+/* How many fd numbers a client's event loop must cover: the fd limit (at most 65536), not
+ * the few fds it watches, as the loop indexes watches by fd number and a client started by a
+ * busy parent may inherit many. */
+int cli_loop_max_fds(void);
+
 /* Parse a decimal timeout in seconds ("2", "0.5") to milliseconds; -1 if invalid. */
 long cli_parse_seconds(const char *text);
 /* The clients' --timeout: seconds > 0 to milliseconds (at most 2^30), or a usage error. */

@@ -27,7 +27,6 @@
 #define IRC_DEFAULT_PORT   6667
 #define OUTPUT_MAX         (1024 * 1024) /* unsent bytes before we give up on the server */
 #define PENDING_MAX        (64 * 1024)   /* lines typed before the welcome, sent after it */
-#define LOOP_MAX_FDS       64
 #define QUIT_WAIT_MS       2000 /* after QUIT, how long the server gets to close */
 #define TARGET_MAX         64
 #define NICK_RETRIES       5 /* "nick_" and so on when the nick is taken at registration */
@@ -477,7 +476,7 @@ int irc_client_run(const char *server, const char *nick)
 		return EXIT_UNAVAIL;
 	}
 	int rc = EXIT_OSERR;
-	ic.loop = ev_loop_new(LOOP_MAX_FDS, NULL, err, sizeof(err));
+	ic.loop = ev_loop_new(cli_loop_max_fds(), NULL, err, sizeof(err));
 	if (ic.loop == NULL) {
 		cli_error("%s", err);
 		goto out_close;

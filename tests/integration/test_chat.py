@@ -443,18 +443,46 @@ def test_bad_options_name_the_option(args, message):
     assert_usage_error("chat", args, message)
 
 
+
+# Runs a program with fds 3-102 open (inherited), as a busy parent may leave them: a client's
+# loop must still cover the fd numbers it gets. (pass_fds would leave the low numbers free.)
+HOLD_100_FDS = [PYTHON, "-c", "import os, sys\n"
+                "for _ in range(100): os.set_inheritable(os.open(os.devnull, os.O_RDONLY), True)\n"
+                "os.execv(sys.argv[1], sys.argv[1:])"]
+
+
 def test_many_inherited_fds_do_not_stop_the_chat():
-    """Its socket's fd number is past 64 when the parent left that many open."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as dest:
         dest.bind(("127.0.0.1", 0))
         dest.settimeout(10)
-        fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(100)]
-        try:
-            res = subprocess.run([SOCKIT, "chat", "--linger", "0", "--to",
-                                  f"udp:127.0.0.1:{dest.getsockname()[1]}"],
-                                 input=b"hello\n", capture_output=True, pass_fds=fds, timeout=10)
-        finally:
-            for fd in fds:
-                os.close(fd)
+        res = subprocess.run([*HOLD_100_FDS, SOCKIT, "chat", "--linger", "0", "--to",
+                              f"udp:127.0.0.1:{dest.getsockname()[1]}"],
+                             input=b"hello\n", capture_output=True, timeout=10)
         assert res.returncode == 0, res.stderr
         assert dest.recvfrom(100)[0] == b"hello"
+
+
+def test_many_inherited_fds_do_not_stop_irc_mode():
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        srv.settimeout(10)
+        p = subprocess.Popen([*HOLD_100_FDS, SOCKIT, "chat", "--server",
+                              f"tcp:127.0.0.1:{srv.getsockname()[1]}", "--nick", "many"],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        try:
+            conn, _ = srv.accept()
+            with conn:
+                conn.settimeout(10)
+                got = b""
+                while b"USER" not in got:
+                    chunk = conn.recv(4096)
+                    assert chunk, (got, p.stderr.read() if p.poll() is not None else b"")
+                    got += chunk
+                assert got.startswith(b"NICK many\r\n")
+        finally:
+            p.kill()
+            p.wait(timeout=10)
+            p.stdin.close()
+            p.stderr.close()
