@@ -353,6 +353,8 @@ def test_udp_pipe_refuses_an_over_long_line_in_bounded_memory(silent_udp):
     size = 64 << 20
     p = subprocess.Popen([SOCKIT, "echo", "-t", "0.5", f"udp:127.0.0.1:{silent_udp}"],
                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    watchdog = threading.Timer(60, p.kill)  # a hung sockit fails the write, never the run
+    watchdog.start()
     try:
         p.stdin.write(b"x" * size)  # returns once sockit has read all but a pipe's worth
         p.stdin.flush()
@@ -361,6 +363,7 @@ def test_udp_pipe_refuses_an_over_long_line_in_bounded_memory(silent_udp):
         p.stdin.close()
         rc = p.wait(timeout=10)
     finally:
+        watchdog.cancel()
         p.kill()
     err = p.stderr.read()
     p.stderr.close()
