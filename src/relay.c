@@ -92,19 +92,60 @@ long long relay_wall_ms(void)
 
 /* ---- output ---- */
 
-static void send_body(struct relay_client *cl, const char *body, size_t len, long long time_ms)
+static void flush_fire(struct ev_loop *loop, struct ev_timer *t, void *data)
+{
+	(void)loop, (void)t;
+	struct relay *r = data;
+	relay_enter(r);
+	while (r->flush != NULL) {
+		struct relay_client *cl = r->flush;
+		r->flush = cl->next_flush;
+		cl->flush_queued = false;
+		relay_flush_client(cl);
+	}
+	relay_leave(r);
+}
+
+void relay_flush_client(struct relay_client *cl)
+{
+	if (buf_len(&cl->coalesce) > 0 && cl->conn != NULL)
+		stream_write(cl->conn, buf_head(&cl->coalesce), buf_len(&cl->coalesce));
+	buf_consume(&cl->coalesce, buf_len(&cl->coalesce));
+	buf_shrink_if_empty(&cl->coalesce);
+}
+
+/* Gather data for cl; written by flush_fire later in this loop pass. A member that stopped
+ * reading then gets -ENOBUFS from stream_write and is closed; its on_close only queues it
+ * for the reap, so no member array changes under a broadcast. */
+static void queue_out(struct relay_client *cl, const void *data, size_t len)
 {
 	if (cl->conn == NULL || cl->gone)
 		return;
+	if (buf_len(&cl->coalesce) + len > RELAY_COALESCE_MAX)
+		relay_flush_client(cl);
+	if (cl->conn == NULL || buf_append(&cl->coalesce, data, len) < 0)
+		return;
+	if (!cl->flush_queued) {
+		struct relay *r = cl->relay;
+		cl->flush_queued = true;
+		cl->next_flush = r->flush;
+		r->flush = cl;
+		if (!ev_timer_armed(&r->flush_timer))
+			ev_timer_start(r->loop, &r->flush_timer, 0);
+	}
+}
+
+static void send_body(struct relay_client *cl, const char *body, size_t len, long long time_ms)
+{
 	if (!(cl->caps & RELAY_CAP_SERVER_TIME)) {
-		stream_write(cl->conn, body, len);
+		queue_out(cl, body, len);
 		return;
 	}
 	char out[TAGGED_MAX], stamp[IRC_TIME_LEN];
 	irc_format_time(stamp, sizeof(stamp), time_ms);
 	int n = snprintf(out, sizeof(out), "@time=%s %.*s", stamp, (int)len, body);
 	if (n > 0)
-		stream_write(cl->conn, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
+		queue_out(cl, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
 }
 
 /* head (may be empty) then the formatted rest, cut to one body. */
@@ -167,16 +208,12 @@ static void outgoing_init(struct outgoing *o, const char *line, size_t len, long
 	o->len = len;
 }
 
-/* A member that stopped reading gets -ENOBUFS from stream_write and is closed; its on_close
- * only queues it for the reap, so the member array is never changed under this loop. */
 static void outgoing_send(const struct outgoing *o, struct relay_client *m)
 {
-	if (m->conn == NULL || m->gone)
-		return;
 	if (m->caps & RELAY_CAP_SERVER_TIME)
-		stream_write(m->conn, o->tagged, o->tagged_len);
+		queue_out(m, o->tagged, o->tagged_len);
 	else
-		stream_write(m->conn, o->line, o->len);
+		queue_out(m, o->line, o->len);
 }
 
 void relay_room_broadcast(struct relay *r, struct relay_room *room, struct relay_client *except,
@@ -226,8 +263,10 @@ void relay_client_drop(struct relay_client *cl, const char *why)
 	relay_sendf(cl, "ERROR :Closing Link: %s (%s)", cl->host, why);
 	snprintf(cl->quit_reason, sizeof(cl->quit_reason), "%s", why);
 	struct stream_conn *c = cl->conn;
+	relay_flush_client(cl);           /* the ERROR goes out before the close */
 	relay_client_gone(cl->relay, cl); /* the nick is free and peers see the QUIT now */
-	stream_close(c);
+	if (cl->conn != NULL)
+		stream_close(c);
 }
 
 /* ---- keepalive ---- */
@@ -350,6 +389,7 @@ static void relay_on_open(struct stream_conn *c, void *ctx, void *state)
 	cl->last_input_ms = cl->tokens_ms = ev_now_ms(r->loop);
 	cl->tokens_milli = (uint64_t)r->cfg.flood_burst * 1000;
 	buf_init(&cl->flood, RELAY_FLOOD_QUEUE);
+	buf_init(&cl->coalesce, RELAY_COALESCE_MAX);
 	ev_timer_init(&cl->keepalive, keepalive_fire, cl);
 	ev_timer_init(&cl->flood_timer, flood_fire, cl);
 	keepalive_arm(cl);
@@ -394,12 +434,18 @@ static void relay_on_close(struct stream_conn *c, void *ctx, void *state)
 
 static void *relay_create(struct ev_loop *loop, const void *config)
 {
-	return relay_state_new(loop, config);
+	struct relay *r = relay_state_new(loop, config);
+	if (r != NULL)
+		ev_timer_init(&r->flush_timer, flush_fire, r);
+	return r;
 }
 
 static void relay_destroy(void *ctx)
 {
-	relay_state_free(ctx);
+	struct relay *r = ctx;
+	if (r != NULL)
+		ev_timer_stop(r->loop, &r->flush_timer);
+	relay_state_free(r);
 }
 
 static const struct stream_service relay_stream = {

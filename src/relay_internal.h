@@ -26,6 +26,7 @@
 #define RELAY_KNOWN_MAX      100000 /* nicknames remembered for offline messages */
 #define RELAY_FLOOD_QUEUE    8192   /* bytes of excess input held before ERROR + close */
 #define RELAY_PREFIX_MAX     (RELAY_NICK_MAX + RELAY_USER_MAX + RELAY_HOST_MAX + 3)
+#define RELAY_COALESCE_MAX   (64 * 1024) /* output gathered per client before one write */
 
 enum relay_cap {
 	RELAY_CAP_SERVER_TIME = 1,
@@ -95,6 +96,11 @@ struct relay_client {
 	uint64_t mark; /* dedupe stamp for multi-room broadcasts */
 	char quit_reason[RELAY_AWAY_MAX + 1];
 	struct relay_client *next_zombie;
+	/* Lines for this client are gathered and written once per loop pass (like ircds do),
+	 * so a broadcast costs a copy per member instead of a system call. */
+	struct buf coalesce;
+	bool flush_queued;
+	struct relay_client *next_flush;
 };
 
 struct relay_known; /* a nickname that registered once; holds its offline messages */
@@ -110,7 +116,9 @@ struct relay {
 	struct relay_client *zombies;
 	struct relay_room *doomed;
 	long long started;
-	struct relay_nats *nats; /* NULL without --nats */
+	struct relay_nats *nats;     /* NULL without --nats */
+	struct relay_client *flush;  /* clients with gathered output */
+	struct ev_timer flush_timer; /* at 0 ms: after this pass's input */
 };
 
 /* ---- relay_state.c: the registry ---- */
@@ -175,6 +183,8 @@ void relay_room_broadcast(struct relay *r, struct relay_room *room, struct relay
 void relay_broadcast_peers(struct relay *r, struct relay_client *cl, bool include_self,
                            const char *line, size_t len);
 void relay_prefix(const struct relay_client *cl, char *out, size_t cap);
+/* Write what was gathered for cl now. */
+void relay_flush_client(struct relay_client *cl);
 /* ERROR line and close, e.g. for flood or ping timeout. */
 void relay_client_drop(struct relay_client *cl, const char *why);
 

@@ -341,6 +341,14 @@ static void reap(struct relay *r)
 			relay_room_remove(r, cl->rooms[0], cl);
 		if (cl->conn != NULL) /* still flushing its ERROR: forget it */
 			*cl->slot = NULL;
+		for (struct relay_client **pp = &r->flush; cl->flush_queued && *pp;
+		     pp = &(*pp)->next_flush) {
+			if (*pp == cl) {
+				*pp = cl->next_flush;
+				break;
+			}
+		}
+		buf_free(&cl->coalesce);
 		buf_free(&cl->flood);
 		free(cl);
 	}
