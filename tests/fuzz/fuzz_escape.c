@@ -1,11 +1,34 @@
 /* fuzz_escape.c - escape_text on any bytes and any output size: the output is NUL-terminated,
- * within its buffer, and holds no byte a terminal would act on. */
+ * within its buffer, and holds no byte a terminal would act on; escape_utf8_len agrees with
+ * the lead byte of what it accepts. */
 #include <string.h>
 
 #include "escape.h"
 #include "fuzz.h"
 
 #define FUZZ_MAX_INPUT 4096
+
+/* The validator's answer agrees with the lead byte and never reads past len. */
+static void check_utf8_len(const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		size_t n = escape_utf8_len(p, len);
+		FUZZ_CHECK(n <= 4 && n <= len);
+		if (n == 0) {
+			FUZZ_CHECK(p[0] >= 0x80);
+			n = 1;
+		} else {
+			size_t want = p[0] < 0x80 ? 1 : p[0] >= 0xc2 && p[0] <= 0xdf ? 2
+						 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+						 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+			FUZZ_CHECK(n == want);
+			for (size_t i = 1; i < n; i++)
+				FUZZ_CHECK((p[i] & 0xc0) == 0x80);
+		}
+		p += n;
+		len -= n;
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,5 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(again);
 	}
 	free(out);
+	uint8_t *copy = malloc(len ? len : 1); /* exact size: ASan sees a read past the end */
+	FUZZ_CHECK(copy != NULL);
+	memcpy(copy, data + 2, len);
+	check_utf8_len(copy, len);
+	free(copy);
 	return 0;
 }
