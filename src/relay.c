@@ -411,6 +411,8 @@ static void relay_on_line(struct stream_conn *c, void *ctx, void *state, char *l
 	} else if (too_long) {
 		relay_dispatch(cl, line, 0, true); /* answered at once; its text is not kept */
 	} else if (buf_append(&cl->flood, line, len) < 0 || buf_append(&cl->flood, "\n", 1) < 0) {
+		/* Input is not paused while lines wait: a client that keeps sending over the
+		 * rate fills the bounded queue and is cut, rather than held open by TCP. */
 		log_info("chat: %s: excess flood, closing", stream_peer(c));
 		relay_client_drop(cl, "Excess Flood");
 	} else {

@@ -165,3 +165,30 @@ def test_bad_arguments_and_unreachable_server():
     res = subprocess.run([SOCKIT, "chat", "--server", "tcp:127.0.0.1:1", "--nick", "9x"],
                          capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
     assert res.returncode == 64 and b"not an IRC nickname" in res.stderr
+
+
+def test_terminal_shows_messages_while_typing(relay_addr):
+    from test_chat import Tmux  # the chat UI's own terminal harness
+    tmux = Tmux()
+    try:
+        host, port = relay_addr
+        bob = registered((host, port), "bob")
+        bob.send("JOIN #room")
+        bob.expect("366")
+        tmux.start("a", ["--server", f"tcp:{host}:{port}", "--nick", "alice"])
+        tmux.wait("a", r"connected as alice")
+        tmux.keys("a", "/join #room", "Enter")
+        assert bob.expect("JOIN").nick == "alice"
+        tmux.wait("a", r"^\[#room\] ?$")
+        tmux.keys("a", "half ty")
+        tmux.wait("a", r"^\[#room\] half ty$")
+        bob.send("PRIVMSG #room :hi \x1b[2Jalice")
+        tmux.wait("a", r"\[#room\] bob: hi \\x1b\[2Jalice")
+        assert tmux.last_line("a") == "[#room] half ty"
+        tmux.keys("a", "ped", "Enter")
+        assert bob.expect("PRIVMSG").params == ["#room", "half typed"]
+        tmux.keys("a", "/quit", "Enter")
+        tmux.wait("a", r"EXIT=0")
+        assert not any(m in tmux.screen("a") for m in SANITIZER_MARKS)
+    finally:
+        tmux.kill()
