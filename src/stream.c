@@ -481,11 +481,13 @@ static void server_pause_accept(struct stream_server *srv, int err)
 	ev_timer_start(srv->loop, &srv->accept_retry, ACCEPT_PAUSE_MS);
 }
 
+/* The caller has taken the connection's slot in active_conns; a failure gives it back. */
 static void server_add_conn(struct stream_server *srv, int fd, const struct sockaddr_storage *ss,
 			    socklen_t sslen)
 {
 	struct stream_conn *c = calloc(1, sizeof(*c) + srv->service->state_size);
 	if (c == NULL) {
+		__atomic_sub_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
 		close(fd);
 		log_refused(srv, "out of memory");
 		STAT_ADD(srv->stats, conns_refused, 1);
@@ -499,6 +501,7 @@ static void server_add_conn(struct stream_server *srv, int fd, const struct sock
 	ev_timer_init(&c->timer, conn_on_timer, c);
 	net_format_sockaddr((const struct sockaddr *)ss, sslen, c->peer, sizeof(c->peer));
 	if (ev_io_start(srv->loop, fd, EV_READ, conn_on_io, c) < 0) {
+		__atomic_sub_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
 		close(fd);
 		free(c);
 		log_refused(srv, "event loop registration failed");
@@ -512,7 +515,6 @@ static void server_add_conn(struct stream_server *srv, int fd, const struct sock
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->nconns++;
-	__atomic_add_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
 	STAT_ADD(srv->stats, conns_accepted, 1);
 	STAT_ADD(srv->stats, conns_active, 1);
 	log_info("%s: %s: connection from %s", srv->service->name, srv->endpoint, c->peer);
@@ -546,9 +548,11 @@ static void server_on_accept(struct ev_loop *loop, int fd, void *data, int event
 				  strerror(-cfd));
 			return;
 		}
-		if (__atomic_load_n(srv->limits.active_conns, __ATOMIC_RELAXED) >=
-			    srv->limits.max_conns ||
-		    cfd >= ev_loop_max_fds(srv->loop)) {
+		/* Take the slot before checking, so that workers accepting at once can't
+		 * each see max_conns - 1 and all go past it. */
+		size_t active = __atomic_add_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
+		if (active > srv->limits.max_conns || cfd >= ev_loop_max_fds(srv->loop)) {
+			__atomic_sub_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
 			close(cfd);
 			STAT_ADD(srv->stats, conns_refused, 1);
 			log_refused(srv, "--max-conns reached");

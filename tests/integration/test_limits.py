@@ -162,3 +162,34 @@ def test_idle_timeout_1s_closes_silent_keeps_active(serve):
     assert took >= IDLE_S * 0.9
     for s in (silent, active, late):
         s.close()
+
+
+BURST = 40
+BURST_MAX = 5
+
+
+def test_max_conns_5_holds_across_2_threads_under_a_burst_of_40(serve):
+    """Two workers accepting at once must not both take the last slot."""
+    srv = serve("--echo", "tcp:127.0.0.1:0", "--max-conns", str(BURST_MAX), "--threads", "2")
+    addr = srv.addr()
+    socks = []
+    for _ in range(BURST):  # connect all before any is served: the accepts race
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(addr)
+        socks.append(s)
+    time.sleep(0.5)
+    served = 0
+    for s in socks:
+        s.setblocking(True)
+        s.settimeout(2)
+        try:
+            s.sendall(b"x")
+            if s.recv(1) == b"X":
+                served += 1
+        except OSError:
+            pass
+    print(f"{served} of a burst of {BURST} served at --max-conns {BURST_MAX} with 2 threads")
+    assert served == BURST_MAX
+    for s in socks:
+        s.close()
