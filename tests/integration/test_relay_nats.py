@@ -164,6 +164,10 @@ def test_killed_relay_frees_its_nicks_within_ttl(serve, nats):
     a_srv, b_srv = relay(serve, nats), relay(serve, nats)
     alice = registered(a_srv.addr("chat"), "alice")  # kept open until A dies
     watcher = registered(b_srv.addr("chat"), "watcher")
+    for peer in (alice, watcher):
+        peer.send("JOIN #room")
+        peer.expect("366")
+    eventually(lambda: _assert_eq(names_of(watcher, "#room"), ["alice", "watcher"]))
     p = Peer(b_srv.addr("chat"))
 
     def taken():
@@ -186,8 +190,10 @@ def test_killed_relay_frees_its_nicks_within_ttl(serve, nats):
     assert freed is not None, "alice was never freed"
     assert freed <= NICK_TTL * 2 + 2, freed  # the TTL, plus JetStream's expiry scan
     alice.close()
-    watcher.send("PING :x")
-    watcher.expect("PONG")
+    # B forgets A's users once A's heartbeat is missing for the TTL: a QUIT for its rooms
+    q = watcher.expect("QUIT", timeout=NICK_TTL * 3 + 5)
+    assert q.nick == "alice" and q.params == ["Instance lost"]
+    assert names_of(watcher, "#room") == ["watcher"]
 
 
 def test_history_and_offline_dms_are_shared(serve, nats):
