@@ -338,6 +338,8 @@ static void message_to_nick(struct relay_client *cl, const char *cmd, const char
 		int n = format_from(cl, line, sizeof(line), cmd, remote->nick, text);
 		if (n > 0)
 			relay_nats_dm(r->nats, fold, line, (size_t)n, relay_wall_ms());
+		if (!notice && remote->away[0] != '\0')
+			relay_numeric(cl, "301", "%s :%s", remote->nick, remote->away);
 		return;
 	}
 	if (strlen(nick) > RELAY_NICK_MAX ||
@@ -497,7 +499,7 @@ static void join_room(struct relay_client *cl, const char *name)
 	if (n > 0)
 		relay_room_broadcast(r, room, NULL, line, (size_t)n, relay_wall_ms());
 	if (n > 0 && r->nats != NULL)
-		relay_nats_join(r->nats, cl, room->fold, line, (size_t)n);
+		relay_nats_join(r->nats, cl, room->fold, room->name, line, (size_t)n);
 	topic_reply(cl, room, false);
 	names_reply(cl, room->name, room->fold, room);
 	struct relay_ring shared = {0};
@@ -611,6 +613,15 @@ static void list_one(void *value, void *arg)
 		              room->topic);
 }
 
+/* A room only users on other relays are in (the local ones are listed with their counts). */
+static void list_remote(const char *name, const char *fold, size_t count, void *arg)
+{
+	struct relay_client *cl = arg;
+	struct relay_room *room = relay_map_get(cl->relay->rooms, fold);
+	if (room == NULL || room->nmembers == 0)
+		relay_numeric(cl, "322", "%s %zu :", name, count);
+}
+
 static void cmd_list(struct relay_client *cl, const struct irc_msg *m)
 {
 	relay_numeric(cl, "321", "Channel :Users  Name");
@@ -624,6 +635,8 @@ static void cmd_list(struct relay_client *cl, const struct irc_msg *m)
 		}
 	} else {
 		relay_map_each(cl->relay->rooms, list_one, cl);
+		if (cl->relay->nats != NULL)
+			relay_nats_each_room(cl->relay->nats, list_remote, cl);
 	}
 	relay_numeric(cl, "323", ":End of /LIST");
 }
@@ -664,8 +677,8 @@ static void who_remote(const struct relay_remote *u, void *arg)
 {
 	struct who_acc *a = arg;
 	if (a->fold == NULL || relay_remote_in(u, a->fold))
-		relay_numeric(a->cl, "352", "%s %s %s %s %s H :1 %s", a->name, u->user, u->host,
-		              RELAY_SERVER_NAME, u->nick, u->real);
+		relay_numeric(a->cl, "352", "%s %s %s %s %s %c :1 %s", a->name, u->user, u->host,
+		              RELAY_SERVER_NAME, u->nick, u->away[0] ? 'G' : 'H', u->real);
 }
 
 static void cmd_who(struct relay_client *cl, const struct irc_msg *m)
@@ -753,12 +766,16 @@ static void cmd_away(struct relay_client *cl, const struct irc_msg *m)
 	if (m->nparams == 0 || m->params[0][0] == '\0') {
 		cl->away[0] = '\0';
 		relay_numeric(cl, "305", ":You are no longer marked as being away");
+		if (cl->relay->nats != NULL)
+			relay_nats_away(cl->relay->nats, cl);
 		return;
 	}
 	const char *text = m->params[0];
 	snprintf(cl->away, sizeof(cl->away), "%.*s",
 	         (int)irc_utf8_cut(text, strlen(text), RELAY_AWAY_MAX), text);
 	relay_numeric(cl, "306", ":You have been marked as being away");
+	if (cl->relay->nats != NULL)
+		relay_nats_away(cl->relay->nats, cl);
 }
 
 static void cmd_mode(struct relay_client *cl, const struct irc_msg *m)

@@ -66,7 +66,8 @@ struct relay_nats {
 	size_t queued;
 	bool dropped;
 	struct ev_timer tick;
-	struct relay_map *remote; /* fold -> struct relay_remote */
+	struct relay_map *remote;     /* fold -> struct relay_remote */
+	struct relay_map *room_names; /* room fold -> its name as first joined (malloc'd) */
 	struct instance inst[INSTANCES_MAX];
 	size_t ninst;
 };
@@ -476,11 +477,17 @@ void relay_nats_user(struct relay_nats *n, const struct relay_client *cl)
 }
 
 void relay_nats_join(struct relay_nats *n, const struct relay_client *cl, const char *room_fold,
-                     const char *line, size_t len)
+                     const char *room_name, const char *line, size_t len)
 {
 	(void)len;
-	const char *f[] = {n->id, "JOIN", cl->fold, room_fold, line};
-	publish_presence(n, f, 5);
+	const char *f[] = {n->id, "JOIN", cl->fold, room_fold, room_name, line};
+	publish_presence(n, f, 6);
+}
+
+void relay_nats_away(struct relay_nats *n, const struct relay_client *cl)
+{
+	const char *f[] = {n->id, "AWAY", cl->fold, cl->away};
+	publish_presence(n, f, 4);
 }
 
 void relay_nats_part(struct relay_nats *n, const struct relay_client *cl, const char *room_fold,
@@ -541,8 +548,10 @@ static void announce_one(void *value, void *arg)
 	if (!cl->registered || cl->gone)
 		return;
 	relay_nats_user(n, cl);
+	if (cl->away[0] != '\0')
+		relay_nats_away(n, cl);
 	for (size_t i = 0; i < cl->nrooms; i++)
-		relay_nats_join(n, cl, cl->rooms[i]->fold, NULL, 0);
+		relay_nats_join(n, cl, cl->rooms[i]->fold, cl->rooms[i]->name, NULL, 0);
 }
 
 /* ---- the remote registry ---- */
@@ -568,6 +577,43 @@ void relay_nats_each(const struct relay_nats *n,
 {
 	struct each_arg ea = {fn, arg};
 	relay_map_each(n->remote, each_remote, &ea);
+}
+
+struct room_count {
+	const char *fold;
+	size_t count;
+};
+
+static void count_in_room(const struct relay_remote *u, void *arg)
+{
+	struct room_count *rc = arg;
+	rc->count += relay_remote_in(u, rc->fold);
+}
+
+struct each_room_arg {
+	const struct relay_nats *n;
+	void (*fn)(const char *name, const char *fold, size_t count, void *arg);
+	void *arg;
+};
+
+/* relay_map_each gives values only: the room_names map keeps its key after the name. */
+static void each_room_name(void *value, void *arg)
+{
+	struct each_room_arg *ea = arg;
+	const char *name = value;
+	const char *fold = name + strlen(name) + 1;
+	struct room_count rc = {fold, 0};
+	relay_nats_each(ea->n, count_in_room, &rc);
+	if (rc.count > 0)
+		ea->fn(name, fold, rc.count, ea->arg);
+}
+
+void relay_nats_each_room(const struct relay_nats *n,
+                          void (*fn)(const char *name, const char *fold, size_t count, void *arg),
+                          void *arg)
+{
+	struct each_room_arg ea = {n, fn, arg};
+	relay_map_each(n->room_names, each_room_name, &ea);
 }
 
 bool relay_remote_in(const struct relay_remote *u, const char *room_fold)
@@ -715,13 +761,28 @@ static void handle_presence(struct relay_nats *n, char **f, size_t nf)
 			snprintf(u->real, sizeof(u->real), "%s", f[5]);
 			u->origin = origin;
 		}
-	} else if (strcmp(kind, "JOIN") == 0 && nf >= 5) {
+	} else if (strcmp(kind, "JOIN") == 0 && nf >= 6) {
 		struct relay_remote *u = remote_get(n, f[2], origin);
 		if (u == NULL)
 			return;
 		if (!relay_remote_in(u, f[3]) && u->nrooms < RELAY_ROOMS_PER_USER)
 			snprintf(u->rooms[u->nrooms++], sizeof(u->rooms[0]), "%s", f[3]);
-		show_to_rooms(n, u, f[4]);
+		if (relay_map_get(n->room_names, f[3]) == NULL) {
+			size_t nl = strnlen(f[4], RELAY_ROOM_MAX), fl = strlen(f[3]);
+			char *name = malloc(nl + fl + 2); /* "name\0fold\0" */
+			if (name != NULL) {
+				memcpy(name, f[4], nl);
+				name[nl] = '\0';
+				memcpy(name + nl + 1, f[3], fl + 1);
+			}
+			if (name != NULL && relay_map_put(n->room_names, f[3], name) < 0)
+				free(name);
+		}
+		show_to_rooms(n, u, f[5]);
+	} else if (strcmp(kind, "AWAY") == 0 && nf >= 4) {
+		struct relay_remote *u = relay_map_get(n->remote, f[2]);
+		if (u != NULL)
+			snprintf(u->away, sizeof(u->away), "%s", f[3]);
 	} else if (strcmp(kind, "PART") == 0 && nf >= 5) {
 		struct relay_remote *u = relay_map_get(n->remote, f[2]);
 		if (u == NULL)
@@ -866,6 +927,7 @@ struct relay_nats *relay_nats_new(struct relay *r, const char *url, unsigned nic
 	pthread_mutex_init(&n->lock, NULL);
 	n->url = strdup(url);
 	n->remote = relay_map_new();
+	n->room_names = relay_map_new();
 	unsigned char rnd[ID_LEN / 2];
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
@@ -876,7 +938,8 @@ struct relay_nats *relay_nats_new(struct relay *r, const char *url, unsigned nic
 		close(fd);
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(n->id + 2 * i, 3, "%02x", rnd[i]);
-	if (n->url == NULL || n->remote == NULL || pipe2(n->wake, O_NONBLOCK | O_CLOEXEC) < 0 ||
+	if (n->url == NULL || n->remote == NULL || n->room_names == NULL ||
+	    pipe2(n->wake, O_NONBLOCK | O_CLOEXEC) < 0 ||
 	    ev_io_start(r->loop, n->wake[0], EV_READ, on_wake, n) < 0) {
 		snprintf(err, errlen, "%s", strerror(errno ? errno : ENOMEM));
 		goto out_free;
@@ -952,6 +1015,7 @@ void relay_nats_free(struct relay_nats *n)
 		free(e);
 	}
 	relay_map_free(n->remote, free);
+	relay_map_free(n->room_names, free);
 	pthread_mutex_destroy(&n->lock);
 	free(n->url);
 	free(n);

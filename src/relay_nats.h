@@ -17,6 +17,7 @@ struct relay_remote {
 	char user[17];
 	char host[65];
 	char real[65];
+	char away[201];     /* "" when here */
 	char rooms[50][51]; /* folded room names */
 	size_t nrooms;
 	unsigned origin; /* index of its instance */
@@ -35,7 +36,8 @@ void relay_nats_release(struct relay_nats *n, const char *fold);
 /* Tell the other instances. line is a formatted body with CRLF, or NULL for silent state. */
 void relay_nats_user(struct relay_nats *n, const struct relay_client *cl);
 void relay_nats_join(struct relay_nats *n, const struct relay_client *cl, const char *room_fold,
-                     const char *line, size_t len);
+                     const char *room_name, const char *line, size_t len);
+void relay_nats_away(struct relay_nats *n, const struct relay_client *cl);
 void relay_nats_part(struct relay_nats *n, const struct relay_client *cl, const char *room_fold,
                      const char *line, size_t len);
 void relay_nats_quit(struct relay_nats *n, const struct relay_client *cl, const char *line,
@@ -68,5 +70,9 @@ const struct relay_remote *relay_nats_find(const struct relay_nats *n, const cha
 void relay_nats_each(const struct relay_nats *n,
                      void (*fn)(const struct relay_remote *u, void *arg), void *arg);
 bool relay_remote_in(const struct relay_remote *u, const char *room_fold);
+/* Rooms that users on other relays are in: fn(name, fold, how many of them). */
+void relay_nats_each_room(const struct relay_nats *n,
+                          void (*fn)(const char *name, const char *fold, size_t count, void *arg),
+                          void *arg);
 
 #endif

@@ -115,8 +115,28 @@ def test_two_relays_are_one_network(serve, nats):
     alice.send("WHO #room")
     who = {alice.expect("352").params[5] for _ in range(2)}
     assert who == {"alice", "bob"}
-    alice.send("LIST")
-    assert alice.expect("322").params[1:3] == ["#room", "2"]
+    bob.send("JOIN #OnlyOnB")
+    bob.expect("366")
+
+    def listed():
+        alice.send("LIST")
+        alice.expect("321")
+        rooms = {}
+        while True:
+            m = alice._read_line(time.monotonic() + 5)
+            if m.cmd == "322":
+                rooms[m.params[1]] = m.params[2]
+            elif m.cmd == "323":
+                break
+        assert rooms == {"#room": "2", "#OnlyOnB": "1"}, rooms
+    eventually(listed)
+    bob.send("AWAY :lunch")
+    bob.expect("306")
+
+    def away_seen():
+        alice.send("PRIVMSG bob :are you there?")
+        assert alice.expect("301", "bob", timeout=1).params[-1] == "lunch"
+    eventually(away_seen)
     alice.send("ISON bob carol")
     assert alice.expect("303").params[-1] == "bob"
     bob.send("QUIT :bye")
