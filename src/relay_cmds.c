@@ -490,6 +490,8 @@ static void join_room(struct relay_client *cl, const char *name)
 		return;
 	}
 	room = relay_room_get(r, name);
+	if (room != NULL && r->nats != NULL)
+		relay_nats_topic_fill(r->nats, room);
 	if (room == NULL || relay_room_add(room, cl) < 0) {
 		relay_numeric(cl, "403", "%s :No such channel", name);
 		return;
@@ -580,6 +582,8 @@ static void cmd_topic(struct relay_client *cl, const struct irc_msg *m)
 	int n = format_from(cl, line, sizeof(line), "TOPIC", room->name, room->topic);
 	if (n > 0)
 		relay_room_broadcast(cl->relay, room, NULL, line, (size_t)n, room->topic_time);
+	if (n > 0 && cl->relay->nats != NULL)
+		relay_nats_topic(cl->relay->nats, room, line);
 }
 
 struct count_acc {

@@ -48,6 +48,12 @@ struct instance {
 	uint64_t last_ms; /* its last heartbeat, on our loop's clock */
 };
 
+struct remote_topic {
+	char topic[RELAY_TOPIC_MAX + 1];
+	char by[RELAY_PREFIX_MAX + 1];
+	long long time_ms;
+};
+
 struct relay_nats {
 	struct relay *r;
 	char *url;
@@ -68,6 +74,7 @@ struct relay_nats {
 	struct ev_timer tick;
 	struct relay_map *remote;     /* fold -> struct relay_remote */
 	struct relay_map *room_names; /* room fold -> its name as first joined (malloc'd) */
+	struct relay_map *topics;     /* room fold -> struct remote_topic */
 	struct instance inst[INSTANCES_MAX];
 	size_t ninst;
 };
@@ -484,6 +491,35 @@ void relay_nats_join(struct relay_nats *n, const struct relay_client *cl, const 
 	publish_presence(n, f, 6);
 }
 
+void relay_nats_topic(struct relay_nats *n, const struct relay_room *room, const char *line)
+{
+	char t[24];
+	snprintf(t, sizeof(t), "%lld", room->topic_time);
+	const char *f[] = {n->id, "TOPIC", room->fold, room->topic, room->topic_by, t, line};
+	publish_presence(n, f, 7);
+}
+
+static void copy_topic(struct relay_room *room, const struct remote_topic *rt)
+{
+	snprintf(room->topic, sizeof(room->topic), "%s", rt->topic);
+	snprintf(room->topic_by, sizeof(room->topic_by), "%s", rt->by);
+	room->topic_time = rt->time_ms;
+}
+
+void relay_nats_topic_fill(struct relay_nats *n, struct relay_room *room)
+{
+	const struct remote_topic *rt = relay_map_get(n->topics, room->fold);
+	if (rt != NULL && room->topic[0] == '\0')
+		copy_topic(room, rt);
+}
+
+static void announce_topic(void *value, void *arg)
+{
+	const struct relay_room *room = value;
+	if (room->topic[0] != '\0' && room->nmembers > 0)
+		relay_nats_topic(arg, room, NULL);
+}
+
 void relay_nats_away(struct relay_nats *n, const struct relay_client *cl)
 {
 	const char *f[] = {n->id, "AWAY", cl->fold, cl->away};
@@ -748,6 +784,7 @@ static void handle_presence(struct relay_nats *n, char **f, size_t nf)
 	const char *kind = f[1];
 	if (strcmp(kind, "SYNC") == 0) {
 		relay_map_each(r->nicks, announce_one, n);
+		relay_map_each(r->rooms, announce_topic, n);
 	} else if (strcmp(kind, "BYE") == 0) {
 		drop_origin(n, origin, "Instance left");
 	} else if (strcmp(kind, "USER") == 0 && nf >= 6) {
@@ -779,6 +816,26 @@ static void handle_presence(struct relay_nats *n, char **f, size_t nf)
 				free(name);
 		}
 		show_to_rooms(n, u, f[5]);
+	} else if (strcmp(kind, "TOPIC") == 0 && nf >= 7) {
+		struct remote_topic *rt = relay_map_get(n->topics, f[2]);
+		if (rt == NULL && (rt = calloc(1, sizeof(*rt))) != NULL &&
+		    relay_map_put(n->topics, f[2], rt) < 0) {
+			free(rt);
+			rt = NULL;
+		}
+		if (rt == NULL)
+			return;
+		snprintf(rt->topic, sizeof(rt->topic), "%s", f[3]);
+		snprintf(rt->by, sizeof(rt->by), "%s", f[4]);
+		rt->time_ms = strtoll(f[5], NULL, 10);
+		struct relay_room *room = relay_map_get(r->rooms, f[2]);
+		if (room == NULL)
+			return;
+		copy_topic(room, rt);
+		char body[IRC_BODY_MAX + 3];
+		int len = snprintf(body, sizeof(body), "%s\r\n", f[6]);
+		if (f[6][0] != '\0' && len > 0 && (size_t)len < sizeof(body))
+			relay_room_broadcast(r, room, NULL, body, (size_t)len, rt->time_ms);
 	} else if (strcmp(kind, "AWAY") == 0 && nf >= 4) {
 		struct relay_remote *u = relay_map_get(n->remote, f[2]);
 		if (u != NULL)
@@ -928,6 +985,7 @@ struct relay_nats *relay_nats_new(struct relay *r, const char *url, unsigned nic
 	n->url = strdup(url);
 	n->remote = relay_map_new();
 	n->room_names = relay_map_new();
+	n->topics = relay_map_new();
 	unsigned char rnd[ID_LEN / 2];
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
@@ -938,7 +996,7 @@ struct relay_nats *relay_nats_new(struct relay *r, const char *url, unsigned nic
 		close(fd);
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(n->id + 2 * i, 3, "%02x", rnd[i]);
-	if (n->url == NULL || n->remote == NULL || n->room_names == NULL ||
+	if (n->url == NULL || n->remote == NULL || n->room_names == NULL || n->topics == NULL ||
 	    pipe2(n->wake, O_NONBLOCK | O_CLOEXEC) < 0 ||
 	    ev_io_start(r->loop, n->wake[0], EV_READ, on_wake, n) < 0) {
 		snprintf(err, errlen, "%s", strerror(errno ? errno : ENOMEM));
@@ -1016,6 +1074,7 @@ void relay_nats_free(struct relay_nats *n)
 	}
 	relay_map_free(n->remote, free);
 	relay_map_free(n->room_names, free);
+	relay_map_free(n->topics, free);
 	pthread_mutex_destroy(&n->lock);
 	free(n->url);
 	free(n);

@@ -38,6 +38,10 @@ void relay_nats_user(struct relay_nats *n, const struct relay_client *cl);
 void relay_nats_join(struct relay_nats *n, const struct relay_client *cl, const char *room_fold,
                      const char *room_name, const char *line, size_t len);
 void relay_nats_away(struct relay_nats *n, const struct relay_client *cl);
+struct relay_room;
+void relay_nats_topic(struct relay_nats *n, const struct relay_room *room, const char *line);
+/* A room new here takes the topic other relays announced for it. */
+void relay_nats_topic_fill(struct relay_nats *n, struct relay_room *room);
 void relay_nats_part(struct relay_nats *n, const struct relay_client *cl, const char *room_fold,
                      const char *line, size_t len);
 void relay_nats_quit(struct relay_nats *n, const struct relay_client *cl, const char *line,

@@ -324,16 +324,16 @@ def test_history_replayed_on_join(relay):
 def test_server_pings_idle_client_then_drops_it(relay):
     addr = relay("--ping-interval", "0.5", "--ping-timeout", "1")
     alive = registered(addr, "alive")
+    start = time.monotonic()  # before silent's last line: the drop is >= 1.5 s after it
     silent = registered(addr, "silent")
     # The one that answers (quiet() answers PINGs, like a client) stays.
     answering = threading.Thread(target=alive.quiet, args=(3,))
     answering.start()
     silent.auto_pong = False
-    start = time.monotonic()
     silent.expect("PING")
     err = silent.expect("ERROR")
     assert "Ping timeout" in err.params[-1]
-    assert 1.0 <= time.monotonic() - start < 5
+    assert 1.5 <= time.monotonic() - start < 8
     assert silent.closed()
     answering.join()
     assert sum(m.cmd == "PING" for m in alive.seen) >= 2

@@ -115,8 +115,24 @@ def test_two_relays_are_one_network(serve, nats):
     alice.send("WHO #room")
     who = {alice.expect("352").params[5] for _ in range(2)}
     assert who == {"alice", "bob"}
+    bob.send("TOPIC #room :shared topic")
+    assert alice.expect("TOPIC").params == ["#room", "shared topic"]
+    alice.send("TOPIC #room")
+    assert alice.expect("332").params[-1] == "shared topic"
     bob.send("JOIN #OnlyOnB")
     bob.expect("366")
+    bob.send("TOPIC #OnlyOnB :set on B")
+    bob.expect("TOPIC")
+
+    def topic_on_a():  # a room new on A takes the topic B announced
+        carol = registered(a_srv.addr("chat"), "carol")
+        carol.send("JOIN #onlyonb")
+        got = carol.expect("332", timeout=1).params[-1]
+        carol.send("QUIT")
+        carol.closed()
+        assert got == "set on B"
+    eventually(topic_on_a)
+    time.sleep(0.3)  # carol's QUIT reaches B before the LIST below
 
     def listed():
         alice.send("LIST")
