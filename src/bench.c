@@ -38,6 +38,7 @@
 #define CONNECT_TIMEOUT_MS  5000
 #define READ_CHUNK          (256 * 1024) /* one recv per readiness, at most this much */
 #define SEND_BATCH          32           /* messages per sendmsg / sendmmsg */
+#define SMALL_MSG_MAX       4096         /* stream messages up to this are copied to send */
 #define EPOLL_BATCH         256
 #define TICK_MS             50  /* how often timeouts and the clock are checked */
 #define PROGRESS_MS         1000
@@ -130,6 +131,7 @@ struct worker {
 	/* scratch, allocated before the run */
 	uint8_t *rx;                  /* READ_CHUNK, or SEND_BATCH datagrams for udp */
 	uint8_t *tx;                  /* udp: SEND_BATCH datagrams */
+	uint8_t *stx;                 /* streams of small messages: SEND_BATCH of them */
 	uint8_t hdr[SEND_BATCH][BENCH_SEQ_DIGITS];
 	/* udp receive headers over rx, set up once: recvmmsg changes only their lengths */
 	struct mmsghdr rx_mm[SEND_BATCH];
@@ -187,36 +189,58 @@ static bool stream_idle(const struct conn *c)
 	return c->rx_seq == c->tx_seq && c->tx_off == 0;
 }
 
-static void stream_send(struct worker *w, struct conn *c)
+/* Gather the messages that may go now, from (tx_seq, tx_off): small ones copied into one
+ * buffer (a plain send costs less than a sendmsg of many pieces), large ones as iovecs
+ * pointing into the pattern. Returns the iovec count, 0 when nothing may go. */
+static int stream_gather(struct worker *w, struct conn *c, uint64_t now, struct iovec *iov)
 {
 	const struct bench_msg *m = w->msg;
 	unsigned depth = w->cfg->depth;
+	bool small = w->stx != NULL;
+	size_t off = c->tx_off, copied = 0;
+	uint64_t s = c->tx_seq;
+	int niov = 0;
+	for (unsigned k = 0; k < SEND_BATCH; k++, s++, off = 0) {
+		if (off == 0) { /* a new message: is there room and quota? */
+			if (s >= c->rx_seq + depth || s >= c->limit)
+				break;
+			c->sent_ns[s % depth] = now; /* slot is free: s - depth is done */
+		}
+		if (small) {
+			bench_msg_fill(m, s, w->stx + copied);
+			copied += m->size;
+			continue;
+		}
+		uint8_t *hdr = w->hdr[k];
+		if (off < m->hdr) {
+			bench_msg_header(m, s, hdr);
+			iov[niov++] = (struct iovec){hdr + off, m->hdr - off};
+		}
+		size_t poff = off > m->hdr ? off - m->hdr : 0;
+		if (m->size > m->hdr + poff)
+			iov[niov++] = (struct iovec){(void *)(bench_msg_payload(m, s) + poff),
+						     m->size - m->hdr - poff};
+	}
+	if (small && copied > 0) /* the first message may be partly sent already */
+		iov[niov++] = (struct iovec){w->stx + c->tx_off, copied - c->tx_off};
+	return niov;
+}
+
+static void stream_send(struct worker *w, struct conn *c, uint64_t now)
+{
+	const struct bench_msg *m = w->msg;
 	while (!c->dead) {
 		struct iovec iov[SEND_BATCH * 2];
-		int niov = 0;
-		uint64_t now = now_ns();
-		size_t off = c->tx_off;
-		uint64_t s = c->tx_seq;
-		for (unsigned k = 0; k < SEND_BATCH; k++, s++, off = 0) {
-			if (off == 0) { /* a new message: is there room and quota? */
-				if (s >= c->rx_seq + depth || s >= c->limit)
-					break;
-				c->sent_ns[s % depth] = now; /* slot is free: s - depth is done */
-			}
-			uint8_t *hdr = w->hdr[k];
-			if (off < m->hdr) {
-				bench_msg_header(m, s, hdr);
-				iov[niov++] = (struct iovec){hdr + off, m->hdr - off};
-			}
-			size_t poff = off > m->hdr ? off - m->hdr : 0;
-			if (m->size > m->hdr + poff)
-				iov[niov++] = (struct iovec){
-					(void *)(bench_msg_payload(m, s) + poff), m->size - m->hdr - poff};
-		}
+		int niov = stream_gather(w, c, now, iov);
 		if (niov == 0)
 			break;
-		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
-		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n;
+		if (niov == 1) {
+			n = send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		} else {
+			struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
+			n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -276,7 +300,7 @@ static void stream_receive(struct worker *w, struct conn *c, int flags)
 			c->rx_off = 0;
 		}
 	}
-	stream_send(w, c);
+	stream_send(w, c, now);
 }
 
 /* A stream whose oldest message waits too long is given up: its messages are timeouts. */
@@ -480,7 +504,7 @@ static void *worker_main(void *arg)
 		if (is_udp(w))
 			udp_send(w, &w->conns[i]);
 		else
-			stream_send(w, &w->conns[i]);
+			stream_send(w, &w->conns[i], w->start_ns);
 		conn_note_done(w, &w->conns[i]);
 	}
 	uint64_t next_tick = w->start_ns + TICK_MS * 1000000u;
@@ -501,7 +525,7 @@ static void *worker_main(void *arg)
 				if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 					conn_receive(w, c, false);
 				if ((evs[i].events & EPOLLOUT) && !c->dead && !is_udp(w)) {
-					stream_send(w, c);
+					stream_send(w, c, now_ns());
 					conn_note_done(w, c);
 				}
 			}
@@ -539,8 +563,10 @@ static int worker_setup(struct worker *w, const struct bench_config *cfg,
 	bool udp = cfg->spec.transport == ADDR_UDP;
 	w->rx = malloc(udp ? rx_slot_size(cfg) * SEND_BATCH : READ_CHUNK);
 	w->tx = udp ? malloc((cfg->size + 1) * SEND_BATCH) : NULL;
-	if (w->epfd < 0 || w->conns == NULL || w->rx == NULL ||
-	    (cfg->spec.transport == ADDR_UDP && w->tx == NULL)) {
+	bool small = !udp && cfg->size <= SMALL_MSG_MAX;
+	w->stx = small ? malloc(cfg->size * SEND_BATCH) : NULL;
+	if (w->epfd < 0 || w->conns == NULL || w->rx == NULL || (udp && w->tx == NULL) ||
+	    (small && w->stx == NULL)) {
 		cli_error(_("bench: %s"), strerror(w->epfd < 0 ? errno : ENOMEM));
 		return -1;
 	}
@@ -607,6 +633,7 @@ static void worker_free(struct worker *w)
 	free(w->conns);
 	free(w->rx);
 	free(w->tx);
+	free(w->stx);
 	if (w->epfd >= 0)
 		close(w->epfd);
 }
