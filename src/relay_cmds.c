@@ -167,7 +167,7 @@ static void cmd_nick(struct relay_client *cl, const struct irc_msg *m)
 	memcpy(old_fold, cl->fold, sizeof(old_fold));
 	if (cl->nick[0] != '\0' && holder == NULL) {
 		relay_map_del(r->nicks, cl->fold);
-		if (r->nats != NULL)
+		if (r->nats != NULL && cl->nats_claimed)
 			relay_nats_release(r->nats, cl->fold);
 	}
 	char line[IRC_LINE_MAX];

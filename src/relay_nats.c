@@ -162,11 +162,16 @@ void relay_nats_release(struct relay_nats *n, const char *fold)
 {
 	if (n->kv == NULL || !relay_nats_connected(n))
 		return; /* the TTL frees it */
-	char key[HEX_MAX];
-	bool found;
+	/* A key-value delete is a message with a KV-Operation header; published without
+	 * waiting for JetStream's ack, so a relay closing many clients never blocks on it. */
+	char key[HEX_MAX], subject[SUBJECT_MAX];
 	relay_nats_hex(key, sizeof(key), fold);
-	if (holder_is_us(n, key, &found))
-		kvStore_Delete(n->kv, key);
+	snprintf(subject, sizeof(subject), "$KV.%s.%s", NICK_BUCKET, key);
+	natsMsg *msg = NULL;
+	if (natsMsg_Create(&msg, subject, NULL, NULL, 0) == NATS_OK &&
+	    natsMsgHeader_Set(msg, "KV-Operation", "DEL") == NATS_OK)
+		natsConnection_PublishMsg(n->nc, msg);
+	natsMsg_Destroy(msg);
 }
 
 /* Keep our claims alive; claim those made while NATS was away. */

@@ -31,6 +31,7 @@ void relay_nats_free(struct relay_nats *n);
 /* Claim a folded nick network-wide: 0, -EEXIST if another instance holds it, -EAGAIN if
  * NATS is unreachable (then the claim is local only, as the guarantees say). */
 int relay_nats_claim(struct relay_nats *n, const char *fold);
+/* Only for a nick this relay claimed (its key holds our id). */
 void relay_nats_release(struct relay_nats *n, const char *fold);
 
 /* Tell the other instances. line is a formatted body with CRLF, or NULL for silent state. */

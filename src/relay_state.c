@@ -311,7 +311,7 @@ void relay_client_gone(struct relay *r, struct relay_client *cl)
 	ev_timer_stop(r->loop, &cl->flood_timer);
 	if (cl->nick[0] != '\0' && relay_map_get(r->nicks, cl->fold) == cl) {
 		relay_map_del(r->nicks, cl->fold);
-		if (r->nats != NULL)
+		if (r->nats != NULL && cl->nats_claimed)
 			relay_nats_release(r->nats, cl->fold);
 	}
 	cl->next_zombie = r->zombies;

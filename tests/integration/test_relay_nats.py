@@ -158,7 +158,12 @@ def test_two_relays_are_one_network(serve, nats):
     bob.send("QUIT :bye")
     q = alice.expect("QUIT")
     assert q.nick == "bob" and q.params == ["Quit: bye"]
-    registered(a_srv.addr("chat"), "bob")  # free on A too once bob quit on B
+
+    def bob_free_on_a():  # free on A too once bob quit on B (the delete is not awaited)
+        p = Peer(a_srv.addr("chat"))
+        p.send("NICK bob", "USER b 0 * :B")
+        p.expect("001", timeout=2)
+    eventually(bob_free_on_a)
 
 
 def _assert_eq(got, want):
