@@ -189,10 +189,12 @@ static void refresh_one(void *value, void *arg)
 			         cl->nick);
 		return;
 	}
-	char key[HEX_MAX];
-	uint64_t rev;
+	/* A put is a plain message on the bucket's subject: not awaited, so refreshing
+	 * thousands of nicks costs no round trips on the loop. */
+	char key[HEX_MAX], subject[SUBJECT_MAX];
 	relay_nats_hex(key, sizeof(key), cl->fold);
-	kvStore_Put(&rev, n->kv, key, n->id, ID_LEN);
+	snprintf(subject, sizeof(subject), "$KV.%s.%s", NICK_BUCKET, key);
+	natsConnection_Publish(n->nc, subject, n->id, ID_LEN);
 }
 
 static void open_bucket(struct relay_nats *n)
