@@ -111,11 +111,22 @@ static void redraw_edit_line(void)
 
 /* ---- plain: lines from a pipe or file ---- */
 
+/* Like Python's input() off a terminal: the prompt is still shown, without a newline, but on
+ * stderr, so stdout stays one line per message for scripts. */
+static void plain_prompt(void)
+{
+	if (ui.reading && ui.prompt[0] != '\0') {
+		fputs(ui.prompt, stderr);
+		fflush(stderr);
+	}
+}
+
 static void deliver_plain_line(void)
 {
 	ui.line[ui.line_len] = '\0';
 	ui.line_len = 0;
 	ui.ops->on_line(ui.data, ui.line);
+	plain_prompt();
 }
 
 static void feed_plain(const char *p, size_t n)
@@ -192,6 +203,7 @@ int chat_ui_start(struct ev_loop *loop, bool interactive, const struct chat_ui_o
 		ui.started = ui.reading = true;
 		char buf[READ_CHUNK];
 		ssize_t n;
+		plain_prompt();
 		while (ui.reading && (n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
 			feed_plain(buf, (size_t)n);
 		plain_eof();
@@ -204,6 +216,8 @@ int chat_ui_start(struct ev_loop *loop, bool interactive, const struct chat_ui_o
 		return rc;
 	}
 	ui.started = ui.reading = true;
+	if (!interactive)
+		plain_prompt();
 	if (interactive) {
 		rl_catch_signals = 0; /* the loop handles SIGINT and SIGTERM and restores the tty */
 		rl_instream = stdin;

@@ -14,7 +14,7 @@
  * Interactive mode (stdin and stdout terminals) edits the line with libedit's callback
  * interface; chat_ui_show() and chat_ui_notice() clear the line being edited, print, and
  * redraw the prompt and the half-typed text with the cursor where it was. Plain mode
- * (scripts, tests) reads stdin line by line, never prints prompts, writes each shown line
+ * (scripts, tests) reads stdin line by line, prints each prompt on stderr, writes each shown line
  * to stdout and each notice to stderr. libedit's readline API is process-wide, so there is
  * one UI per process. */
 #ifndef SOCKIT_CHAT_UI_H
@@ -40,7 +40,7 @@ int chat_ui_start(struct ev_loop *loop, bool interactive, const struct chat_ui_o
 bool chat_ui_is_interactive(void);
 
 /* The prompt for the next line (copied); redrawn at once if a line is being edited. Plain
- * mode has no prompts. */
+ * mode prints it on stderr before each line it reads. */
 void chat_ui_set_prompt(const char *prompt);
 
 /* Prints one line (already made safe, e.g. by chat_text_render) on stdout, above the line

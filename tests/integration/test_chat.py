@@ -389,6 +389,19 @@ def test_stdin_from_a_file(tmp_path, peers):
     assert [l.split(b": ", 1)[1] for l in out] == [b"from a file\n", b"no newline at the end\n"]
 
 
+def test_plain_mode_prompts_go_to_stderr_not_stdout(tmp_path, peers):
+    """Off a terminal the prompt is shown like Python's input() does, but on stderr: stdout
+    stays one line per incoming message."""
+    a = peers("--listen", "udp:127.0.0.1:0", "--linger", "0")
+    res = subprocess.run([SOCKIT, "chat", "--contact", f"a={a.spec}", "--to", "a",
+                          "--linger", "0.2"], input=b"hello\n", capture_output=True, timeout=10)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count(b"Message (Enter to send): ") == 2, res.stderr  # before and after
+    assert res.stdout == b""
+    a.wait_out(rb"hello$")
+    a.finish()
+
+
 def test_a_flooding_sender_is_rate_limited_and_reported(peers):
     chat = peers("--listen", "udp:127.0.0.1:0", "--rate", "10", "--linger", "0")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
