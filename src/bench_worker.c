@@ -178,7 +178,8 @@ int bench_worker_setup(struct worker *w, const struct bench_config *cfg,
 	for (size_t i = 0; i < nconns; i++)
 		w->conns[i].fd = -1;
 	for (unsigned k = 0; udp && k < SEND_BATCH; k++) {
-		w->rx_iov[k] = (struct iovec){w->rx + (size_t)k * bench_rx_slot_size(cfg), bench_rx_slot_size(cfg)};
+		w->rx_iov[k] = (struct iovec){w->rx + (size_t)k * bench_rx_slot_size(cfg),
+					      bench_rx_slot_size(cfg)};
 		w->rx_mm[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = &w->rx_iov[k], .msg_iovlen = 1}};
 	}
 	return 0;
