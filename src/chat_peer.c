@@ -167,12 +167,9 @@ static void on_line(void *data, const char *line)
 	struct peer_addr to;
 	switch (in.kind) {
 	case CHAT_INPUT_EMPTY:
-		return;
 	case CHAT_INPUT_BAD:
-		chat_ui_notice("%s", _(in.arg));
-		return;
 	case CHAT_INPUT_HELP:
-		show_help();
+		chat_ui_answer_basic(&in, show_help);
 		return;
 	case CHAT_INPUT_CONTACTS:
 		if (cp->book->count == 0)

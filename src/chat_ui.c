@@ -9,6 +9,7 @@
 
 #include <editline/readline.h>
 
+#include "chat_text.h"
 #include "chat_ui.h"
 #include "i18n.h"
 
@@ -281,4 +282,12 @@ void chat_ui_stop(void)
 	free(ui.line);
 	ui.line = NULL;
 	ui.started = false;
+}
+
+void chat_ui_answer_basic(const struct chat_input *in, void (*show_help)(void))
+{
+	if (in->kind == CHAT_INPUT_BAD)
+		chat_ui_notice("%s", _(in->arg));
+	else if (in->kind == CHAT_INPUT_HELP)
+		show_help();
 }

@@ -53,6 +53,11 @@ __attribute__((format(printf, 1, 2))) void chat_ui_notice(const char *fmt, ...);
 /* Prints a line of information (help, the contact list) on stderr, above the edited line. */
 __attribute__((format(printf, 1, 2))) void chat_ui_info(const char *fmt, ...);
 
+struct chat_input;
+/* Answers the input kinds every chat front treats alike: nothing for an empty line, a
+ * notice with the reason for a bad one, the front's own help for /help. */
+void chat_ui_answer_basic(const struct chat_input *in, void (*show_help)(void));
+
 /* Stops reading stdin and gives the terminal back as it was. Safe to call twice. */
 void chat_ui_stop(void);
 

@@ -216,12 +216,9 @@ static void handle_input(struct irc_client *ic, const char *line)
 	}
 	switch (in.kind) {
 	case CHAT_INPUT_EMPTY:
-		return;
 	case CHAT_INPUT_BAD:
-		chat_ui_notice("%s", _(in.arg));
-		return;
 	case CHAT_INPUT_HELP:
-		show_help();
+		chat_ui_answer_basic(&in, show_help);
 		return;
 	case CHAT_INPUT_CONTACTS:
 		chat_ui_notice("%s", _("no contacts on IRC: /rooms lists the rooms"));
