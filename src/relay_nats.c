@@ -201,6 +201,7 @@ static void open_bucket(struct relay_nats *n)
 {
 	if ((n->kv != NULL && n->seen != NULL && n->streams) || !relay_nats_connected(n))
 		return;
+	bool had_kv = n->kv != NULL;
 	if (n->js == NULL) {
 		jsOptions jo;
 		jsOptions_Init(&jo);
@@ -226,6 +227,13 @@ static void open_bucket(struct relay_nats *n)
 	}
 	if (!n->streams)
 		n->streams = relay_nats_store_open(n);
+	/* Said once the bucket opens late (a retry after a failed first try), so an operator
+	 * (and a test) knows when nicknames became unique across relays. */
+	if (!had_kv && n->kv != NULL && n->announced_local_only) {
+		log_warn("chat: NATS: nick bucket %s open: nicknames are unique across relays",
+			 NICK_BUCKET);
+		n->announced_local_only = false;
+	}
 }
 
 /* ---- events in, on the loop ---- */
@@ -281,6 +289,7 @@ static void on_connected(struct relay_nats *n)
 	open_bucket(n);
 	log_warn("chat: NATS: connected to %s: remote delivery on%s", n->url,
 	         n->kv != NULL ? "" : "; nicknames are unique on this relay only");
+	n->announced_local_only = n->kv == NULL;
 	const char *f[] = {n->id, "SYNC"};
 	relay_nats_presence_publish(n, f, 2);
 	relay_nats_announce(n);

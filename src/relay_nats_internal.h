@@ -61,6 +61,7 @@ struct relay_nats {
 	kvStore *kv;
 	kvStore *seen;
 	bool streams; /* history and offline streams exist */
+	bool announced_local_only; /* "connected" said nicknames were local: say when not */
 	natsSubscription *sub;
 	char id[ID_LEN + 1];
 	unsigned ttl_ms;
