@@ -17,6 +17,16 @@ def services(transport):
             if f"{transport}:" in m.group(2)]
 
 
+def serve_every(serve, transport):
+    """Start every service that speaks transport, each on port 0; returns (server, names)."""
+    names = services(transport)
+    assert "echo" in names
+    args = []
+    for n in names:
+        args += [f"--{n}", f"{transport}:127.0.0.1:0"]
+    return serve(*args, expect=len(names)), names
+
+
 def sntp_request():
     return bytes([0x23]) + bytes(47)  # SNTP v4, mode 3 (client)
 

@@ -8,7 +8,7 @@ import struct
 import subprocess
 import time
 
-from probes import TCP_PROBES, services, tcp_answers
+from probes import TCP_PROBES, serve_every, services, tcp_answers
 from test_limits import wait_for
 
 CONNS_PER_SERVICE = 64
@@ -16,12 +16,7 @@ FLOOD_S = 2.0
 
 
 def test_random_bytes_64_conns_per_tcp_service_2s_every_service_answers(serve):
-    names = services("tcp")
-    assert "echo" in names
-    args = []
-    for n in names:
-        args += [f"--{n}", "tcp:127.0.0.1:0"]
-    srv = serve(*args, expect=len(names))
+    srv, names = serve_every(serve, "tcp")
     addrs = {n: srv.addr(n, "tcp") for n in names}
     assert tcp_answers("echo", addrs["echo"])  # start-up is over: its fds are all open
     baseline = srv.fd_count()

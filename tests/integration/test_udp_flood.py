@@ -7,7 +7,7 @@ import random
 import socket
 import time
 
-from probes import UDP_PROBES, services, udp_answers
+from probes import UDP_PROBES, serve_every, udp_answers
 
 FLOOD_S = 2.0
 SOURCES = 32
@@ -15,12 +15,7 @@ MAX_UDP = 65507
 
 
 def test_random_datagram_flood_2s_32_sources_every_udp_service_answers(serve):
-    names = services("udp")
-    assert "echo" in names
-    args = []
-    for n in names:
-        args += [f"--{n}", "udp:127.0.0.1:0"]
-    srv = serve(*args, expect=len(names))
+    srv, names = serve_every(serve, "udp")
     targets = [srv.addr(n, "udp") for n in names]
     rng = random.Random(8)
     socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(SOURCES)]
