@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "client_io.h"
 #include "net.h"
 
 static void spec_text(const struct addr_spec *spec, char *out, size_t outlen)
@@ -210,6 +211,22 @@ static int connect_one(int family, int socktype, const struct sockaddr *sa, sock
 	return fd;
 }
 
+int net_connect_addrinfo(const struct addrinfo *list, int timeout_ms)
+{
+	long long deadline = timeout_ms < 0 ? -1 : client_now_ms() + timeout_ms;
+	int errnum = EADDRNOTAVAIL;
+	for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
+		long long left = -1;
+		if (deadline >= 0 && (left = deadline - client_now_ms()) <= 0)
+			return -ETIMEDOUT;
+		int fd = connect_one(ai->ai_family, ai->ai_socktype, ai->ai_addr, ai->ai_addrlen,
+				     (int)left, &errnum);
+		if (fd >= 0)
+			return fd;
+	}
+	return -errnum;
+}
+
 int net_connect(const struct addr_spec *spec, int timeout_ms, char *err, size_t errlen)
 {
 	int errnum = 0;
@@ -224,14 +241,10 @@ int net_connect(const struct addr_spec *spec, int timeout_ms, char *err, size_t 
 	struct addrinfo *res;
 	if (lookup(spec, false, &res, err, errlen) < 0)
 		return -1;
-	int fd = -1;
-	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = connect_one(ai->ai_family, ai->ai_socktype, ai->ai_addr, ai->ai_addrlen,
-				 timeout_ms, &errnum);
-	}
+	int fd = net_connect_addrinfo(res, timeout_ms);
 	freeaddrinfo(res);
 	if (fd < 0)
-		return fail(err, errlen, "connect", spec, errnum);
+		return fail(err, errlen, "connect", spec, -fd);
 	if (spec->transport == ADDR_TCP)
 		net_set_nodelay(fd, NULL, 0);
 	return fd;

@@ -22,9 +22,15 @@ struct net_opts {
 int net_listen(const struct addr_spec *spec, const struct net_opts *opts, char *bound,
 	       size_t boundlen, char *err, size_t errlen);
 
-/* Connect with a timeout (ms, <0 = none). Returns a blocking, close-on-exec fd. For udp the
- * socket is connected so that ICMP errors come back as ECONNREFUSED. */
+/* Connect with a timeout (ms, <0 = none) for the whole call, as nc -w: the resolved addresses
+ * are tried in turn, each with the time that remains. Returns a blocking, close-on-exec fd.
+ * For udp the socket is connected so that ICMP errors come back as ECONNREFUSED. */
 int net_connect(const struct addr_spec *spec, int timeout_ms, char *err, size_t errlen);
+
+struct addrinfo;
+/* net_connect's loop over a resolved list: the fd of the first address that connects within
+ * what remains of timeout_ms, or -errno of the last failure (-ETIMEDOUT once time ran out). */
+int net_connect_addrinfo(const struct addrinfo *list, int timeout_ms);
 
 /* An unconnected udp socket bound to spec (port 0 = ephemeral), for peers like the chat. */
 int net_udp_socket(const struct addr_spec *spec, char *bound, size_t boundlen, char *err,
