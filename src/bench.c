@@ -78,7 +78,7 @@ static void usage(FILE *out)
 		"  -h, --help             show this help\n\n"
 		"ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n"
 		"Latency is from a message's first byte sent to its reply's last byte received.\n"),
-		DEFAULT_SPEC, DEFAULT_SIZE, DEFAULT_DURATION_MS / 1000.0, DEFAULT_TIMEOUT_MS / 1000.0);
+		DEFAULT_SPEC, DEFAULT_SIZE, DEFAULT_DURATION_MS / 1000.0, DEFAULT_TIMEOUT_MS / 1000.0);	cli_usage_exit_codes(out);
 }
 
 static unsigned long long parse_count(const char *opt, const char *text, unsigned long long min,

@@ -78,7 +78,7 @@ static void usage(FILE *out)
 	        "  -h, --help               show this help\n\n"
 	        "Commands: /to NAME|ADDR, /contacts, /help, /quit; 'quit' goes back to choosing\n"
 	        "a contact. Without a recipient a line answers the last sender.\n"),
-	      out);
+	      out);	cli_usage_exit_codes(out);
 }
 
 static void show_help(void)

@@ -22,6 +22,28 @@ void cli_error(const char *fmt, ...)
 	fprintf(stderr, "sockit: %s\n", line);
 }
 
+int cli_exit_for_errno(int errnum)
+{
+	switch (errnum) {
+	case ECONNREFUSED:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case ENETDOWN:
+		return EXIT_UNAVAIL;
+	default:
+		return EXIT_RUNTIME;
+	}
+}
+
+void cli_usage_exit_codes(FILE *out)
+{
+	fputc('\n', out);
+	fputs(_("Exit status: 0 on success, 69 when the server cannot be reached (refused,\n"
+		"unreachable, or not connected within the timeout), 64 for a bad command line.\n"),
+	      out);
+}
+
 void cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	char line[1024];

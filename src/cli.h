@@ -3,11 +3,15 @@
 #define SOCKIT_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "addr.h"
 
-/* Exit codes, as in sysexits(3) where one fits. */
+/* Exit codes, as in sysexits(3) where one fits. A client that cannot reach its server
+ * (refused, unreachable, no name, no connection within --timeout) exits EXIT_UNAVAIL; 1 is
+ * for a failure once connected (a send or receive fails, no reply in time). */
 enum {
+	EXIT_RUNTIME = 1,   /* a failure at run time that no code below names */
 	EXIT_USAGE = 64,    /* bad command line */
 	EXIT_DATAERR = 65,  /* bad input data or reply */
 	EXIT_UNAVAIL = 69,  /* could not reach the service */
@@ -17,6 +21,13 @@ enum {
 };
 
 __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
+
+/* The exit code for a client's send or receive that failed with errnum: EXIT_UNAVAIL when it
+ * says no server is there (a udp client learns of a closed port or an unreachable host only
+ * from the ICMP error its first exchange brings back), else EXIT_RUNTIME. */
+int cli_exit_for_errno(int errnum);
+/* The clients' --help ends with their exit codes, said once for all of them. */
+void cli_usage_exit_codes(FILE *out);
 /* cli_error plus "Try 'sockit CMD --help'." and exit(EXIT_USAGE). */
 __attribute__((noreturn, format(printf, 2, 3))) void cli_usage_error(const char *cmd,
 								     const char *fmt, ...);

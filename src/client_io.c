@@ -36,9 +36,23 @@ static int wait_readable(int fd, long long deadline)
 	}
 }
 
+/* The reason in err, and errno kept for the caller (snprintf may change it). */
+static void failed(char *err, size_t errlen, int errnum)
+{
+	snprintf(err, errlen, "%s", strerror(errnum));
+	errno = errnum;
+}
+
 static void timed_out(char *err, size_t errlen, int timeout_ms)
 {
 	snprintf(err, errlen, _("no reply within %g s"), timeout_ms / 1000.0);
+	errno = ETIMEDOUT;
+}
+
+static void closed_by_server(char *err, size_t errlen)
+{
+	snprintf(err, errlen, _("connection closed by the server"));
+	errno = ECONNRESET;
 }
 
 int client_send_all(int fd, const void *data, size_t len, char *err, size_t errlen)
@@ -49,7 +63,7 @@ int client_send_all(int fd, const void *data, size_t len, char *err, size_t errl
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "%s", strerror(errno));
+			failed(err, errlen, errno);
 			return -1;
 		}
 		p += n;
@@ -73,7 +87,7 @@ static ssize_t recv_some(int fd, void *buf, size_t cap, long long deadline, int 
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
-			snprintf(err, errlen, "%s", strerror(errno));
+			failed(err, errlen, errno);
 		return n;
 	}
 }
@@ -89,7 +103,7 @@ ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *e
 		if (n < 0)
 			return -1;
 		if (n == 0) {
-			snprintf(err, errlen, _("connection closed by the server"));
+			closed_by_server(err, errlen);
 			return -1;
 		}
 		got += (size_t)n;
@@ -116,7 +130,7 @@ ssize_t client_recv_until(int fd, void *buf, size_t cap, int delim, int timeout_
 			return -1;
 		if (n == 0) {
 			if (delim >= 0 && got == 0) {
-				snprintf(err, errlen, _("connection closed by the server"));
+				closed_by_server(err, errlen);
 				return -1;
 			}
 			break;

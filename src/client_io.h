@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-/* Each returns >= 0 on success, or -1 with a reason in err ("timed out after 2 s"). */
+/* Each returns >= 0 on success, or -1 with a reason in err ("no reply within 2 s") and errno
+ * set: the socket's error, ETIMEDOUT when time ran out, ECONNRESET when the server closed. */
 int client_send_all(int fd, const void *data, size_t len, char *err, size_t errlen);
 /* Read exactly len bytes within timeout_ms (for the whole reply). */
 ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *err,

@@ -24,6 +24,7 @@ struct echo_client {
 	char where[ADDR_TEXT_MAX];
 	int timeout_ms;
 	int fd;
+	int failed_errno; /* of the last round trip that failed: it picks the exit code */
 };
 
 static void usage(FILE *out)
@@ -38,6 +39,7 @@ static void usage(FILE *out)
 		"  -t, --timeout SECONDS  connect and reply timeout (default: 2)\n"
 		"  -h, --help             show this help\n\n"
 		"ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n"));
+	cli_usage_exit_codes(out);
 }
 
 /* Send one message and wait for its reply: as many bytes as were sent (tcp, unix), or
@@ -47,6 +49,7 @@ static ssize_t round_trip(struct echo_client *ec, const char *msg, size_t len, c
 {
 	char err[NET_ERR_LEN];
 	if (client_send_all(ec->fd, msg, len, err, sizeof(err)) < 0) {
+		ec->failed_errno = errno;
 		cli_error(_("send %s: %s"), ec->where, err);
 		return -1;
 	}
@@ -56,8 +59,10 @@ static ssize_t round_trip(struct echo_client *ec, const char *msg, size_t len, c
 					   sizeof(err));
 	else
 		got = client_recv_exact(ec->fd, reply, len, ec->timeout_ms, err, sizeof(err));
-	if (got < 0)
+	if (got < 0) {
+		ec->failed_errno = errno;
 		cli_error("%s: %s", ec->where, err);
+	}
 	return got;
 }
 
@@ -85,7 +90,7 @@ static int run_interactive(struct echo_client *ec)
 		ssize_t got = round_trip(ec, msg, len, reply, sizeof(reply));
 		free(line);
 		if (got < 0)
-			return 1;
+			return cli_exit_for_errno(ec->failed_errno);
 		/* A terminal: the reply is shown, not passed on, so it must not drive the terminal
 		 * (pipe and one-shot modes pass bytes on unchanged, for scripts). */
 		client_print_text(stdout, reply, (size_t)got);
@@ -111,7 +116,7 @@ static int run_words(struct echo_client *ec, int nwords, char **words)
 	}
 	ssize_t got = round_trip(ec, msg, len, reply, sizeof(reply));
 	if (got < 0)
-		return 1;
+		return cli_exit_for_errno(ec->failed_errno);
 	fwrite(reply, 1, (size_t)got, stdout);
 	fputc('\n', stdout);
 	return fflush(stdout) == 0 ? 0 : 1;
@@ -150,7 +155,7 @@ static int run_udp_lines(struct echo_client *ec)
 		}
 		ssize_t got = round_trip(ec, line, (size_t)n, reply, sizeof(reply));
 		if (got < 0) {
-			rc = 1;
+			rc = cli_exit_for_errno(ec->failed_errno);
 			break;
 		}
 		fwrite(reply, 1, (size_t)got, stdout);
@@ -299,7 +304,7 @@ int cmd_echo(int argc, char **argv)
 	ec.fd = net_connect(&ec.spec, ec.timeout_ms, err, sizeof(err));
 	if (ec.fd < 0) {
 		cli_error("%s", err);
-		return 1;
+		return EXIT_UNAVAIL;
 	}
 	int rc;
 	if (nwords > 0)

@@ -1,5 +1,6 @@
 /* time_client.c - `sockit time`: the seed's time client (a strftime format in, the time
  * out, with its prompt loop on a terminal), and queries of daytime, RFC 868 and SNTP. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -44,6 +45,7 @@ struct time_client {
 	char where[ADDR_TEXT_MAX];
 	int timeout_ms;
 	int fd;
+	int failed_errno; /* of the last exchange that failed: it picks the exit code */
 };
 
 static void usage(FILE *out)
@@ -64,6 +66,7 @@ static void usage(FILE *out)
 		"  -h, --help             show this help\n\n"
 		"ADDR is udp:HOST:PORT, tcp:HOST:PORT, unix:/path or HOST:PORT.\n"),
 	      out);
+	cli_usage_exit_codes(out);
 }
 
 static bool is_stream(const struct time_client *tc)
@@ -76,6 +79,7 @@ static int send_request(struct time_client *tc, const void *data, size_t len)
 {
 	char err[NET_ERR_LEN];
 	if (client_send_all(tc->fd, data, len, err, sizeof(err)) < 0) {
+		tc->failed_errno = errno;
 		cli_error(_("send %s: %s"), tc->where, err);
 		return -1;
 	}
@@ -89,8 +93,10 @@ static ssize_t recv_reply(struct time_client *tc, char *buf, size_t cap, int del
 						      sizeof(err))
 				  : client_recv_datagram(tc->fd, buf, cap, tc->timeout_ms, err,
 							 sizeof(err));
-	if (n < 0)
+	if (n < 0) {
+		tc->failed_errno = errno;
 		cli_error("%s: %s", tc->where, err);
+	}
 	return n;
 }
 
@@ -149,7 +155,7 @@ static int run_seed_prompt(struct time_client *tc)
 		ssize_t n = seed_query(tc, fmt, reply, sizeof(reply));
 		free(line);
 		if (n < 0)
-			return 1;
+			return cli_exit_for_errno(tc->failed_errno);
 		client_print_text(stdout, reply, (size_t)n);
 		fflush(stdout);
 	}
@@ -161,7 +167,7 @@ static int run_seed_once(struct time_client *tc, const char *fmt)
 	static char reply[REPLY_MAX];
 	ssize_t n = seed_query(tc, fmt, reply, sizeof(reply));
 	if (n < 0)
-		return 1;
+		return cli_exit_for_errno(tc->failed_errno);
 	if (n >= 7 && memcmp(reply, "error: ", 7) == 0) {
 		char shown[ESCAPE_MAX(TIMEFMT_ERR_MAX)];
 		escape_text(shown, sizeof(shown), reply,
@@ -195,10 +201,10 @@ static int run_daytime(struct time_client *tc)
 {
 	char reply[DAYTIME_REPLY_MAX];
 	if (!is_stream(tc) && send_request(tc, "", 0) < 0)
-		return 1;
+		return cli_exit_for_errno(tc->failed_errno);
 	ssize_t n = recv_reply(tc, reply, sizeof(reply), -1);
 	if (n < 0)
-		return 1;
+		return cli_exit_for_errno(tc->failed_errno);
 	while (n > 0 && (reply[n - 1] == '\n' || reply[n - 1] == '\r'))
 		n--;
 	if (n == 0) {
@@ -216,13 +222,15 @@ static int run_rfc868(struct time_client *tc, const char *fmt)
 	ssize_t n;
 	if (is_stream(tc)) {
 		n = client_recv_exact(tc->fd, t, RFC868_LEN, tc->timeout_ms, err, sizeof(err));
-		if (n < 0)
+		if (n < 0) {
+			tc->failed_errno = errno;
 			cli_error("%s: %s", tc->where, err);
+		}
 	} else {
 		n = send_request(tc, "", 0) < 0 ? -2 : recv_reply(tc, (char *)t, sizeof(t), -1);
 	}
 	if (n < 0)
-		return 1;
+		return cli_exit_for_errno(tc->failed_errno);
 	if (n != RFC868_LEN) {
 		cli_error(_("%s: expected a %d-byte RFC 868 reply, got %zd bytes"), tc->where,
 			  RFC868_LEN, n);
@@ -253,11 +261,11 @@ static int run_sntp(struct time_client *tc, const char *fmt)
 		.version = 4, .mode = SNTP_MODE_CLIENT, .tx_ts = sntp_ts_from_timespec(t1)};
 	sntp_packet_encode(&q, req);
 	if (send_request(tc, req, sizeof(req)) < 0)
-		return 1;
+		return cli_exit_for_errno(tc->failed_errno);
 	ssize_t n = recv_reply(tc, (char *)reply, sizeof(reply), -1);
 	clock_gettime(CLOCK_REALTIME, &t4);
 	if (n < 0)
-		return 1;
+		return cli_exit_for_errno(tc->failed_errno);
 	struct sntp_packet r;
 	if (sntp_packet_decode(reply, (size_t)n, &r) < 0 || r.mode != SNTP_MODE_SERVER ||
 	    r.orig_ts != q.tx_ts) {
@@ -357,7 +365,7 @@ int cmd_time(int argc, char **argv)
 	tc.fd = net_connect(&tc.spec, tc.timeout_ms, err, sizeof(err));
 	if (tc.fd < 0) {
 		cli_error("%s", err);
-		return 1;
+		return EXIT_UNAVAIL;
 	}
 	int rc;
 	switch (tc.proto) {

@@ -4,6 +4,7 @@ Every process a test starts is bounded by a timeout and stopped at teardown; a s
 exit 0 on SIGTERM within 5 s and print no sanitizer report, so an ASan/UBSan build turns
 memory errors into test failures.
 """
+import contextlib
 import os
 import re
 import shutil
@@ -181,6 +182,28 @@ def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def full_backlog_port():
+    """A loopback tcp port whose accept queue is full: the kernel drops further SYNs, so a
+    connect to it hangs until the client's timeout, like a host that is down."""
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        port = full.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(4):  # past the accept queue
+                f = socket.socket()
+                fillers.append(f)
+                f.setblocking(False)
+                f.connect_ex(("127.0.0.1", port))
+            time.sleep(0.2)
+            yield port
+        finally:
+            for f in fillers:
+                f.close()
 
 
 def seed_program(tmp_path, name, port):

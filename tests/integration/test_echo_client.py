@@ -9,7 +9,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import SANITIZED, SOCKIT, assert_usage_error, run_sockit
+from conftest import SANITIZED, SOCKIT, assert_usage_error, full_backlog_port, run_sockit
 
 
 @pytest.fixture
@@ -176,19 +176,19 @@ def test_interactive_reports_a_dead_server(serve):
 
 def test_refused_tcp_udp_and_unix(tmp_path):
     res = run_sockit("echo", "tcp:127.0.0.1:1", input=b"x")
-    assert (res.returncode, res.stderr) == (1, b"sockit: connect tcp:127.0.0.1:1: Connection refused\n")
+    assert (res.returncode, res.stderr) == (69, b"sockit: connect tcp:127.0.0.1:1: Connection refused\n")
     res = run_sockit("echo", "udp:127.0.0.1:1", "--", "x")
-    assert (res.returncode, res.stderr) == (1, b"sockit: udp:127.0.0.1:1: Connection refused\n")
+    assert (res.returncode, res.stderr) == (69, b"sockit: udp:127.0.0.1:1: Connection refused\n")
     path = tmp_path / "nobody.sock"
     res = run_sockit("echo", f"unix:{path}", "--", "x")
     assert (res.returncode, res.stderr) == (
-        1, f"sockit: connect unix:{path}: No such file or directory\n".encode())
+        69, f"sockit: connect unix:{path}: No such file or directory\n".encode())
     assert res.stdout == b""
 
 
 def test_unresolvable_host():
     res = run_sockit("echo", "tcp:no-such-host.invalid:9000", "--", "x")
-    assert res.returncode == 1
+    assert res.returncode == 69
     assert res.stderr.startswith(b"sockit: resolve tcp:no-such-host.invalid:9000: ")
     assert res.stderr.count(b"\n") == 1
 
@@ -285,21 +285,9 @@ def test_default_timeout_is_two_seconds(silent_udp):
 
 
 def test_connect_times_out_when_the_backlog_is_full():
-    with socket.socket() as full:
-        full.bind(("127.0.0.1", 0))
-        full.listen(0)
-        port = full.getsockname()[1]
-        fillers = []
-        for _ in range(4):  # past the accept queue: further SYNs are dropped
-            f = socket.socket()
-            f.setblocking(False)
-            f.connect_ex(("127.0.0.1", port))
-            fillers.append(f)
-        time.sleep(0.2)
+    with full_backlog_port() as port:
         res, took = timed("echo", "-t", "0.5", f"tcp:127.0.0.1:{port}", "--", "hi")
-        for f in fillers:
-            f.close()
-    assert res.returncode == 1
+    assert res.returncode == 69
     assert res.stderr == f"sockit: connect tcp:127.0.0.1:{port}: Connection timed out\n".encode()
     assert took < 5
 
