@@ -229,7 +229,9 @@ static void on_eof(void *data)
 		finish(cp, 0);
 		return;
 	}
-	ev_timer_start(cp->loop, &cp->linger, (uint64_t)cp->linger_ms);
+	/* no memory for the timer: leave now rather than linger forever */
+	if (ev_timer_start(cp->loop, &cp->linger, (uint64_t)cp->linger_ms) < 0)
+		finish(cp, 0);
 }
 
 /* The sender's label: "NAME: "/"HOST:PORT: " for scripts, the seed's wording on a terminal
@@ -285,8 +287,10 @@ static void on_socket_readable(struct ev_loop *loop, int fd, void *data, int eve
 		}
 		if (guard_check(cp->guard, (const struct sockaddr *)&from, 0, ev_now_ms(loop)) ==
 		    GUARD_RATE_LIMITED) {
-			if (cp->dropped++ == 0)
-				ev_timer_start(loop, &cp->drop_notice, DROP_NOTICE_MS);
+			/* unarmed (no memory), the count restarts so the next drop tries again */
+			if (cp->dropped++ == 0 &&
+			    ev_timer_start(loop, &cp->drop_notice, DROP_NOTICE_MS) < 0)
+				cp->dropped = 0;
 			continue;
 		}
 		char label[LABEL_MAX];

@@ -200,6 +200,14 @@ static bool irc_input(struct irc_client *ic, const char *line)
 	return true;
 }
 
+/* After our QUIT the server gets QUIT_WAIT_MS to close; with no memory for that timer we
+ * leave at once rather than wait for a server that may never close. */
+static void quit_wait(struct irc_client *ic)
+{
+	if (ev_timer_start(ic->loop, &ic->quit_timer, QUIT_WAIT_MS) < 0)
+		finish(ic, 0);
+}
+
 static void handle_input(struct irc_client *ic, const char *line)
 {
 	struct chat_input in = chat_text_parse_input(line);
@@ -227,7 +235,7 @@ static void handle_input(struct irc_client *ic, const char *line)
 	case CHAT_INPUT_BACK:
 		ic->quitting = true;
 		send_line(ic, "QUIT :%s", "sockit chat");
-		ev_timer_start(ic->loop, &ic->quit_timer, QUIT_WAIT_MS);
+		quit_wait(ic);
 		return;
 	case CHAT_INPUT_TO:
 		if (in.len > TARGET_MAX || memchr(in.arg, ' ', in.len) ||
@@ -264,7 +272,7 @@ static void on_user_eof(void *data)
 	ic->quitting = true;
 	if (ic->registered)
 		send_line(ic, "QUIT :%s", "sockit chat");
-	ev_timer_start(ic->loop, &ic->quit_timer, QUIT_WAIT_MS);
+	quit_wait(ic);
 }
 
 static void on_quit_timer(struct ev_loop *loop, struct ev_timer *t, void *data)

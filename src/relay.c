@@ -130,8 +130,11 @@ static void queue_out(struct relay_client *cl, const void *data, size_t len)
 		cl->flush_queued = true;
 		cl->next_flush = r->flush;
 		r->flush = cl;
-		if (!ev_timer_armed(&r->flush_timer))
-			ev_timer_start(r->loop, &r->flush_timer, 0);
+		/* No memory for the timer: write now rather than leave the output waiting for
+		 * whatever arms it next (flushing is safe here, see above). */
+		if (!ev_timer_armed(&r->flush_timer) &&
+		    ev_timer_start(r->loop, &r->flush_timer, 0) < 0)
+			flush_fire(r->loop, &r->flush_timer, r);
 	}
 }
 
@@ -269,6 +272,15 @@ void relay_client_drop(struct relay_client *cl, const char *why)
 		stream_close(c);
 }
 
+/* A timer the client depends on cannot be armed (the loop's timer heap could not grow):
+ * without its keepalive a dead peer would hold its connection and nick forever, and without
+ * its flood timer its queued lines would wait for its next line. Close it, saying why. */
+static void drop_for_timer(struct relay_client *cl, const char *timer)
+{
+	log_warn("chat: %s: no memory for its %s timer, closing", cl->host, timer);
+	relay_client_drop(cl, "Out of memory");
+}
+
 /* ---- keepalive ---- */
 
 static void keepalive_arm(struct relay_client *cl)
@@ -279,7 +291,8 @@ static void keepalive_arm(struct relay_client *cl)
 	uint64_t idle = ev_now_ms(cl->relay->loop) - cl->last_input_ms;
 	uint64_t due = cl->ping_sent ? (uint64_t)cfg->ping_interval_ms + cfg->ping_timeout_ms
 	                             : cfg->ping_interval_ms;
-	ev_timer_start(cl->relay->loop, &cl->keepalive, due > idle ? due - idle : 0);
+	if (ev_timer_start(cl->relay->loop, &cl->keepalive, due > idle ? due - idle : 0) < 0)
+		drop_for_timer(cl, "keepalive");
 }
 
 static void keepalive_fire(struct ev_loop *loop, struct ev_timer *t, void *data)
@@ -327,8 +340,9 @@ static void flood_arm(struct relay_client *cl)
 {
 	unsigned rate = cl->relay->cfg.flood_rate;
 	uint64_t need = 1000 - cl->tokens_milli % 1000;
-	if (!ev_timer_armed(&cl->flood_timer))
-		ev_timer_start(cl->relay->loop, &cl->flood_timer, (need + rate - 1) / rate);
+	if (!ev_timer_armed(&cl->flood_timer) &&
+	    ev_timer_start(cl->relay->loop, &cl->flood_timer, (need + rate - 1) / rate) < 0)
+		drop_for_timer(cl, "flood");
 }
 
 static void flood_fire(struct ev_loop *loop, struct ev_timer *t, void *data)
@@ -392,7 +406,9 @@ static void relay_on_open(struct stream_conn *c, void *ctx, void *state)
 	buf_init(&cl->coalesce, RELAY_COALESCE_MAX);
 	ev_timer_init(&cl->keepalive, keepalive_fire, cl);
 	ev_timer_init(&cl->flood_timer, flood_fire, cl);
+	relay_enter(r); /* keepalive_arm may drop cl: the reap waits for relay_leave */
 	keepalive_arm(cl);
+	relay_leave(r);
 }
 
 static void relay_on_line(struct stream_conn *c, void *ctx, void *state, char *line, size_t len,

@@ -297,6 +297,17 @@ static void on_connected(struct relay_nats *n)
 		relay_map_each(n->r->nicks, refresh_one, n);
 }
 
+/* The heartbeat and nick refresh: without them other relays take this one for gone and
+ * its users' nicks expire. Returns 0 or -ENOMEM (the loop's timer heap could not grow). */
+static int tick_arm(struct relay_nats *n)
+{
+	int rc = ev_timer_start(n->r->loop, &n->tick, n->ttl_ms / 3);
+	if (rc < 0)
+		log_warn("chat: NATS: no memory for the heartbeat timer; retrying on the next "
+		         "event");
+	return rc;
+}
+
 static void on_wake(struct ev_loop *loop, int fd, void *data, int events)
 {
 	(void)loop, (void)events;
@@ -313,6 +324,8 @@ static void on_wake(struct ev_loop *loop, int fd, void *data, int events)
 	pthread_mutex_unlock(&n->lock);
 	if (dropped)
 		log_warn("chat: NATS: events came faster than the loop took them; some dropped");
+	if (!ev_timer_armed(&n->tick))
+		tick_arm(n);
 	relay_enter(n->r);
 	while (e != NULL) {
 		struct event *next = e->next;
@@ -335,6 +348,8 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *data)
 {
 	struct relay_nats *n = data;
 	uint64_t now = ev_now_ms(loop);
+	(void)t;
+	tick_arm(n); /* first: the slot this timer just left in the heap is still free */
 	relay_enter(n->r);
 	open_bucket(n);
 	const char *f[] = {n->id, "HB"};
@@ -350,7 +365,6 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *data)
 		}
 	}
 	relay_leave(n->r);
-	ev_timer_start(loop, t, n->ttl_ms / 3);
 }
 
 /* ---- lifetime ---- */
@@ -417,7 +431,10 @@ struct relay_nats *relay_nats_new(struct relay *r, const char *url, unsigned nic
 		goto out_free;
 	}
 	ev_timer_init(&n->tick, on_tick, n);
-	ev_timer_start(r->loop, &n->tick, n->ttl_ms / 3);
+	if (ev_timer_start(r->loop, &n->tick, n->ttl_ms / 3) < 0) {
+		snprintf(err, errlen, "NATS %s: heartbeat timer: %s", url, strerror(ENOMEM));
+		goto out_free;
+	}
 	return n;
 out_free:
 	relay_nats_free(n);

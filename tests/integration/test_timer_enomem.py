@@ -1,0 +1,43 @@
+"""When ev_timer_start fails (-ENOMEM: the loop's timer heap cannot grow), no connection is
+left without its deadline: the relay closes a client it cannot keep alive, the chat leaves
+rather than linger forever. The shim tests/shim/no_timer_heap.so makes every realloc called
+from ev_timer_start fail."""
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+from conftest import SOCKIT, need, run_sockit
+
+SHIM = Path(SOCKIT).parent / "tests" / "shim" / "no_timer_heap.so"
+
+
+def no_timer_env(tmp_path):
+    """The environment under which sockit's timer heap cannot grow."""
+    out = subprocess.run([need("nm"), "-S", SOCKIT], capture_output=True, text=True,
+                         check=True).stdout
+    ranges = [f"{f[0]}:{f[1]}" for f in (line.split() for line in out.splitlines())
+              if len(f) == 4 and f[2] in "tT" and f[3].split(".")[0] == "ev_timer_start"]
+    assert ranges, "ev_timer_start not in nm -S output"
+    assert SHIM.exists(), SHIM
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    return {**os.environ, "LD_PRELOAD": str(SHIM), "SOCKIT_FAULT_RANGES": ",".join(ranges),
+            "ASAN_OPTIONS": f"{asan}:verify_asan_link_order=0".lstrip(":"),
+            "XDG_CONFIG_HOME": str(tmp_path)}
+
+
+def test_chat_leaves_when_it_cannot_linger(tmp_path):
+    res = run_sockit("chat", "--linger", "60", input=b"", env=no_timer_env(tmp_path), timeout=15)
+    assert res.returncode == 0, res.stderr
+
+
+def test_relay_closes_a_client_it_cannot_keep_alive(serve, tmp_path):
+    srv = serve("--chat", "tcp:127.0.0.1:0", env=no_timer_env(tmp_path))
+    with socket.create_connection(srv.addr("chat"), timeout=5) as s:
+        got = b""
+        while chunk := s.recv(4096):
+            got += chunk
+    assert got.startswith(b"ERROR :Closing Link: 127.0.0.1 (Out of memory)"), got
+    srv.stop(signal.SIGKILL)  # serve.c ignores the same -ENOMEM for its shutdown timer
+    assert "chat: 127.0.0.1: no memory for its keepalive timer, closing" in srv.stderr
