@@ -1,6 +1,7 @@
 /* bench.c - `sockit bench`: a closed-loop load generator for the echo service. Each
  * connection keeps --depth messages in flight, every reply is checked, latencies go to a
- * histogram; one epoll loop per --threads thread, no allocation once it runs. */
+ * histogram; one epoll loop per --threads thread (a thread with one connection blocks in
+ * send and recv instead), no allocation once it runs. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -285,10 +286,6 @@ int cmd_bench(int argc, char **argv)
 		uint64_t limit = cfg.count ? cfg.count / cfg.conns + (i < cfg.count % cfg.conns)
 					   : UINT64_MAX;
 		if (bench_conn_open(w, &w->conns[i / cfg.threads], limit) < 0)
-			goto out_free;
-	}
-	for (size_t t = 0; t < cfg.threads; t++) {
-		if (ws[t].nconns == 1 && bench_conn_set_blocking(&ws[t].conns[0]) < 0)
 			goto out_free;
 	}
 	struct rusage ru0, ru1;

@@ -17,6 +17,7 @@
 
 #define READ_CHUNK          (256 * 1024) /* one recv per readiness, at most this much */
 #define SEND_BATCH          32           /* messages per sendmsg / sendmmsg */
+#define BENCH_TICK_MS       50           /* how often timeouts and the clock are checked */
 
 /* What is spoken. Streams speak echo only (checked piecewise as bytes arrive); datagram
  * protocols give a request, a way to tell which request a reply answers, and a check. */
@@ -69,13 +70,16 @@ struct worker {
 	const struct bench_msg *msg;
 	size_t index;
 	pthread_t thread;
-	int epfd;
+	int epfd;      /* -1 when blocking */
+	bool blocking; /* one connection: bench_blocking_loop(), no epoll */
 	struct conn *conns;
 	size_t nconns, ndone;
 	bool stopping;  /* duration over: no new messages */
 	bool interrupt; /* set by the main thread on SIGINT/SIGTERM (atomic) */
 	uint64_t start_ns, deadline_ns, end_ns;
 	uint64_t last_reply_ns; /* the rate's end: not the wait for replies that never come */
+	uint64_t now_ns;        /* the clock after the last receive: one read per message */
+	uint64_t next_tick_ns;
 	/* published for the progress line (relaxed atomics) */
 	uint64_t done_pub, errors_pub;
 	bool finished;
@@ -111,13 +115,23 @@ static inline uint64_t bench_now_ns(void)
 
 /* bench_worker.c: one thread's connections and loop */
 void bench_conn_fail(struct worker *w, struct conn *c, const char *what, int errnum);
+void bench_conn_kill(struct worker *w, struct conn *c);
 void bench_record_reply(struct worker *w, bool good, uint64_t sent, uint64_t now);
 int bench_worker_setup(struct worker *w, const struct bench_config *cfg,
 		       const struct bench_msg *msg, size_t index, size_t nconns);
 int bench_conn_open(struct worker *w, struct conn *c, uint64_t limit);
-int bench_conn_set_blocking(struct conn *c);
+/* Receive what c has (block: wait up to BENCH_TICK_MS), check it, send what may go next;
+ * sets w->now_ns. */
+void bench_conn_receive(struct worker *w, struct conn *c, bool block);
+/* After each receive: timeouts and the end of the run once per tick, progress counters. */
+void bench_worker_after_io(struct worker *w, uint64_t now);
 void *bench_worker_main(void *arg);
 void bench_worker_free(struct worker *w);
+
+/* bench_blocking.c: a thread with one connection needs no event loop */
+bool bench_blocking_fits(const struct bench_config *cfg, size_t nconns);
+int bench_blocking_prepare(int fd);
+void bench_blocking_loop(struct worker *w);
 
 /* bench_stream.c: tcp and unix */
 bool bench_stream_idle(const struct conn *c);

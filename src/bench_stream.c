@@ -7,7 +7,8 @@
 
 static void conn_want_write(struct worker *w, struct conn *c, bool on)
 {
-	if (c->want_write == on || c->dead)
+	/* blocking: no readiness to ask for, bench_blocking_loop() resumes the send itself */
+	if (c->want_write == on || c->dead || w->blocking)
 		return;
 	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
 	epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
@@ -61,6 +62,8 @@ static int stream_gather(struct worker *w, struct conn *c, uint64_t now, struct 
 void bench_stream_send(struct worker *w, struct conn *c, uint64_t now)
 {
 	const struct bench_msg *m = w->msg;
+	/* blocking: wait for room, up to SO_SNDTIMEO (then EAGAIN or a partial send) */
+	int flags = MSG_NOSIGNAL | (w->blocking ? 0 : MSG_DONTWAIT);
 	while (!c->dead) {
 		struct iovec iov[SEND_BATCH * 2];
 		int niov = stream_gather(w, c, now, iov);
@@ -68,10 +71,10 @@ void bench_stream_send(struct worker *w, struct conn *c, uint64_t now)
 			break;
 		ssize_t n;
 		if (niov == 1) {
-			n = send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			n = send(c->fd, iov[0].iov_base, iov[0].iov_len, flags);
 		} else {
 			struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
-			n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+			n = sendmsg(c->fd, &mh, flags);
 		}
 		if (n < 0) {
 			if (errno == EINTR)
@@ -97,18 +100,19 @@ void bench_stream_send(struct worker *w, struct conn *c, uint64_t now)
 	conn_want_write(w, c, c->tx_off != 0 && !c->dead);
 }
 
-/* flags: MSG_DONTWAIT after epoll said readable; 0 to block (one connection per thread). */
+/* flags: MSG_DONTWAIT after epoll said readable; 0 to block (up to SO_RCVTIMEO). */
 void bench_stream_receive(struct worker *w, struct conn *c, int flags)
 {
 	const struct bench_msg *m = w->msg;
 	ssize_t n = recv(c->fd, w->rx, READ_CHUNK, flags);
+	uint64_t now = bench_now_ns();
+	w->now_ns = now;
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		bench_conn_fail(w, c, n == 0 ? "read" : "recv", n == 0 ? ECONNRESET : errno);
 		return;
 	}
-	uint64_t now = bench_now_ns();
 	c->last_rx_ns = now;
 	const uint8_t *p = w->rx;
 	size_t left = (size_t)n;
@@ -146,6 +150,5 @@ void bench_stream_check_timeout(struct worker *w, struct conn *c, uint64_t now, 
 	if (now <= since || now - since <= limit)
 		return;
 	w->timeouts += c->tx_seq - c->rx_seq + (c->tx_off != 0);
-	c->dead = true;
-	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	bench_conn_kill(w, c);
 }

@@ -58,20 +58,23 @@ size_t bench_rx_slot_size(const struct bench_config *cfg)
 	return reply + 1;
 }
 
-/* flags: MSG_DONTWAIT after epoll said readable; MSG_WAITFORONE to block. */
+/* flags: MSG_DONTWAIT after epoll said readable; MSG_WAITFORONE to block (up to
+ * SO_RCVTIMEO). */
 void bench_udp_receive(struct worker *w, struct conn *c, int flags)
 {
 	const struct bench_msg *m = w->msg;
 	unsigned depth = w->cfg->depth;
 	struct mmsghdr *mm = w->rx_mm;
 	struct iovec *iov = w->rx_iov;
-	int n = recvmmsg(c->fd, mm, SEND_BATCH, flags, NULL);
+	/* no more than depth replies can be due: asking for more costs one empty try each time */
+	int n = recvmmsg(c->fd, mm, depth < SEND_BATCH ? depth : SEND_BATCH, flags, NULL);
+	uint64_t now = bench_now_ns();
+	w->now_ns = now;
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			bench_conn_fail(w, c, "recv", errno);
 		return;
 	}
-	uint64_t now = bench_now_ns();
 	const struct bench_proto *proto = w->cfg->proto;
 	uint64_t mod = proto->seq_mod ? proto->seq_mod : bench_msg_seq_modulus(m);
 	for (int k = 0; k < n; k++) {
@@ -113,7 +116,8 @@ void bench_udp_check_timeout(struct worker *w, struct conn *c, uint64_t now, uin
 	if (c->dead)
 		return;
 	for (unsigned i = 0; i < w->cfg->depth && c->udp_busy > 0; i++) {
-		if (c->sent_ns[i] != 0 && now - c->sent_ns[i] > limit) {
+		/* now may predate a send: it is the clock before the reply that sent it */
+		if (c->sent_ns[i] != 0 && now > c->sent_ns[i] && now - c->sent_ns[i] > limit) {
 			w->timeouts++;
 			c->sent_ns[i] = 0;
 			c->slot_seq[i] += w->cfg->depth;

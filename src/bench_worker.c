@@ -14,7 +14,7 @@
 #define CONNECT_TIMEOUT_MS  5000
 #define SMALL_MSG_MAX       4096         /* stream messages up to this are copied to send */
 #define EPOLL_BATCH         256
-#define TICK_MS             50           /* how often timeouts and the clock are checked */
+#define TICK_NS             ((uint64_t)BENCH_TICK_MS * 1000000u)
 
 void bench_conn_fail(struct worker *w, struct conn *c, const char *what, int errnum)
 {
@@ -24,8 +24,15 @@ void bench_conn_fail(struct worker *w, struct conn *c, const char *what, int err
 		snprintf(w->err, sizeof(w->err), "%s %s: %s", what, w->cfg->target,
 			 strerror(errnum));
 	w->errors++;
+	bench_conn_kill(w, c);
+}
+
+/* c is given up: no more sends, receives or readiness for it. */
+void bench_conn_kill(struct worker *w, struct conn *c)
+{
 	c->dead = true;
-	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (!w->blocking)
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 }
 
 void bench_record_reply(struct worker *w, bool good, uint64_t sent, uint64_t now)
@@ -82,7 +89,7 @@ static void conn_note_done(struct worker *w, struct conn *c)
 	}
 }
 
-static void conn_receive(struct worker *w, struct conn *c, bool block)
+void bench_conn_receive(struct worker *w, struct conn *c, bool block)
 {
 	if (is_udp(w))
 		bench_udp_receive(w, c, block ? MSG_WAITFORONE : MSG_DONTWAIT);
@@ -91,18 +98,48 @@ static void conn_receive(struct worker *w, struct conn *c, bool block)
 	conn_note_done(w, c);
 }
 
-/* With one connection there is nothing to multiplex: a blocking receive (with a timeout
- * of TICK_MS) saves the epoll_wait per message that a bare blocking client does not pay. */
-static bool worker_can_block(const struct worker *w)
+void bench_worker_after_io(struct worker *w, uint64_t now)
 {
-	return w->nconns == 1 && !w->conns[0].want_write && !w->conns[0].dead;
+	if (now >= w->next_tick_ns || (w->deadline_ns && now >= w->deadline_ns && !w->stopping)) {
+		worker_tick(w, now);
+		for (size_t i = 0; i < w->nconns; i++)
+			conn_note_done(w, &w->conns[i]);
+		w->next_tick_ns = now + TICK_NS;
+	}
+	__atomic_store_n(&w->done_pub, w->ok + w->mismatches, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->errors_pub, w->mismatches + w->timeouts + w->errors, __ATOMIC_RELAXED);
+}
+
+static void worker_loop(struct worker *w)
+{
+	struct epoll_event evs[EPOLL_BATCH];
+	while (w->ndone < w->nconns) {
+		int n = epoll_wait(w->epfd, evs, EPOLL_BATCH, BENCH_TICK_MS);
+		if (n < 0 && errno != EINTR) {
+			snprintf(w->err, sizeof(w->err), "epoll_wait: %s", strerror(errno));
+			w->errors++;
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+			if (c->dead)
+				continue;
+			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+				bench_conn_receive(w, c, false);
+			if ((evs[i].events & EPOLLOUT) && !c->dead && !is_udp(w)) {
+				bench_stream_send(w, c, bench_now_ns());
+				conn_note_done(w, c);
+			}
+		}
+		bench_worker_after_io(w, bench_now_ns());
+	}
 }
 
 void *bench_worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct epoll_event evs[EPOLL_BATCH];
 	w->start_ns = bench_now_ns();
+	w->next_tick_ns = w->start_ns + TICK_NS;
 	if (w->cfg->count == 0)
 		w->deadline_ns = w->start_ns + (uint64_t)w->cfg->duration_ms * 1000000u;
 	for (size_t i = 0; i < w->nconns; i++) {
@@ -112,40 +149,10 @@ void *bench_worker_main(void *arg)
 			bench_stream_send(w, &w->conns[i], w->start_ns);
 		conn_note_done(w, &w->conns[i]);
 	}
-	uint64_t next_tick = w->start_ns + TICK_MS * 1000000u;
-	while (w->ndone < w->nconns) {
-		if (worker_can_block(w)) {
-			conn_receive(w, &w->conns[0], true);
-		} else {
-			int n = epoll_wait(w->epfd, evs, EPOLL_BATCH, TICK_MS);
-			if (n < 0 && errno != EINTR) {
-				snprintf(w->err, sizeof(w->err), "epoll_wait: %s", strerror(errno));
-				w->errors++;
-				break;
-			}
-			for (int i = 0; i < n; i++) {
-				struct conn *c = evs[i].data.ptr;
-				if (c->dead)
-					continue;
-				if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-					conn_receive(w, c, false);
-				if ((evs[i].events & EPOLLOUT) && !c->dead && !is_udp(w)) {
-					bench_stream_send(w, c, bench_now_ns());
-					conn_note_done(w, c);
-				}
-			}
-		}
-		uint64_t now = bench_now_ns();
-		if (now >= next_tick || (w->deadline_ns && now >= w->deadline_ns && !w->stopping)) {
-			worker_tick(w, now);
-			for (size_t i = 0; i < w->nconns; i++)
-				conn_note_done(w, &w->conns[i]);
-			next_tick = now + TICK_MS * 1000000u;
-		}
-		__atomic_store_n(&w->done_pub, w->ok + w->mismatches, __ATOMIC_RELAXED);
-		__atomic_store_n(&w->errors_pub, w->mismatches + w->timeouts + w->errors,
-				 __ATOMIC_RELAXED);
-	}
+	if (w->blocking)
+		bench_blocking_loop(w);
+	else
+		worker_loop(w);
 	w->end_ns = bench_now_ns();
 	/* The run ended with its last reply, or at the deadline if replies stopped before. */
 	uint64_t end = w->last_reply_ns ? w->last_reply_ns : w->end_ns;
@@ -161,18 +168,20 @@ void *bench_worker_main(void *arg)
 int bench_worker_setup(struct worker *w, const struct bench_config *cfg,
 		       const struct bench_msg *msg, size_t index, size_t nconns)
 {
-	*w = (struct worker){.cfg = cfg, .msg = msg, .index = index, .nconns = nconns};
+	*w = (struct worker){.cfg = cfg, .msg = msg, .index = index, .nconns = nconns,
+			     .epfd = -1, .blocking = bench_blocking_fits(cfg, nconns)};
 	histogram_init(&w->hist);
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!w->blocking)
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->conns = calloc(nconns, sizeof(*w->conns));
 	bool udp = cfg->spec.transport == ADDR_UDP;
 	w->rx = malloc(udp ? bench_rx_slot_size(cfg) * SEND_BATCH : READ_CHUNK);
 	w->tx = udp ? malloc((cfg->size + 1) * SEND_BATCH) : NULL;
 	bool small = !udp && cfg->size <= SMALL_MSG_MAX;
 	w->stx = small ? malloc(cfg->size * SEND_BATCH) : NULL;
-	if (w->epfd < 0 || w->conns == NULL || w->rx == NULL || (udp && w->tx == NULL) ||
-	    (small && w->stx == NULL)) {
-		cli_error(_("bench: %s"), strerror(w->epfd < 0 ? errno : ENOMEM));
+	if ((!w->blocking && w->epfd < 0) || w->conns == NULL || w->rx == NULL ||
+	    (udp && w->tx == NULL) || (small && w->stx == NULL)) {
+		cli_error(_("bench: %s"), strerror(!w->blocking && w->epfd < 0 ? errno : ENOMEM));
 		return -1;
 	}
 	for (size_t i = 0; i < nconns; i++)
@@ -203,6 +212,8 @@ int bench_conn_open(struct worker *w, struct conn *c, uint64_t limit)
 		cli_error("%s", err);
 		return -1;
 	}
+	if (w->blocking)
+		return bench_blocking_prepare(c->fd);
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 	if (net_set_nonblock(c->fd, true, err, sizeof(err)) < 0) {
 		cli_error("%s", err);
@@ -210,19 +221,6 @@ int bench_conn_open(struct worker *w, struct conn *c, uint64_t limit)
 	}
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
 		cli_error(_("bench: epoll_ctl: %s"), strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* For worker_can_block(): receives wait up to TICK_MS; sends stay MSG_DONTWAIT. */
-int bench_conn_set_blocking(struct conn *c)
-{
-	char err[NET_ERR_LEN];
-	struct timeval tv = {.tv_sec = 0, .tv_usec = TICK_MS * 1000};
-	if (net_set_nonblock(c->fd, false, err, sizeof(err)) < 0 ||
-	    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
-		cli_error("bench: %s", err[0] ? err : strerror(errno));
 		return -1;
 	}
 	return 0;
