@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "chat_peer.h"
 #include "chat_text.h"
 #include "chat_ui.h"
@@ -20,6 +21,7 @@
 #include "i18n.h"
 #include "irc_client.h"
 #include "net.h"
+#include "resolve_async.h"
 
 #define DEFAULT_MAX_MESSAGE 1024  /* the seed's recv(1024) */
 #define MAX_MESSAGE_LIMIT   65507 /* the largest udp payload over IPv4 */
@@ -30,6 +32,7 @@
 #define RATE_BURST_FACTOR   5     /* ...after a burst of this many seconds' worth */
 #define DROP_NOTICE_MS      1000  /* how often dropped messages are reported */
 #define LABEL_MAX           (ADDR_TEXT_MAX + CONTACT_NAME_MAX + 64)
+#define HELD_INPUT_MAX      (64 * 1024) /* lines typed while a /to name is looked up */
 
 struct peer_addr {
 	struct sockaddr_storage ss;
@@ -56,6 +59,13 @@ struct chat_peer {
 	unsigned rate;
 	unsigned long dropped; /* since the last report */
 	struct ev_timer drop_notice;
+	/* A /to name is looked up off the loop; lines typed meanwhile wait (in order, up to
+	 * HELD_INPUT_MAX) for the new recipient, and so does the end of input. */
+	struct resolve_async *resolver;
+	int lookup_id; /* 0: none running */
+	char lookup_label[LABEL_MAX];
+	struct buf held; /* NUL-terminated lines */
+	bool held_eof;
 	int rc;
 };
 
@@ -99,7 +109,11 @@ static void finish(struct chat_peer *cp, int rc)
 
 static void update_prompt(struct chat_peer *cp)
 {
-	if (cp->asking_contact)
+	char text[LABEL_MAX + 64];
+	if (cp->lookup_id != 0 && chat_ui_is_interactive()) { /* plain mode: as input() did */
+		snprintf(text, sizeof(text), _("Looking up %s... "), cp->lookup_label);
+		chat_ui_set_prompt(text);
+	} else if (cp->asking_contact)
 		chat_ui_set_prompt(_("Choose a contact: "));
 	else if (!cp->have_to && cp->have_last)
 		chat_ui_set_prompt(_("Reply: "));
@@ -107,7 +121,9 @@ static void update_prompt(struct chat_peer *cp)
 		chat_ui_set_prompt(_("Message (Enter to send): "));
 }
 
-/* A name from the book, else an address. 0, or -1 after telling the user why. */
+/* A name from the book, else an address. 0, or -1 after telling the user why. With the
+ * resolver (on the loop), a host name is looked up off the loop: 1, and the answer comes to
+ * on_lookup_done. */
 static int resolve_target(struct chat_peer *cp, const char *text, struct peer_addr *out)
 {
 	for (size_t i = 0; i < cp->book->count; i++) {
@@ -129,11 +145,23 @@ static int resolve_target(struct chat_peer *cp, const char *text, struct peer_ad
 		chat_ui_notice(_("'%s' is not a udp address"), shown);
 		return -1;
 	}
+	addr_format(&spec, out->label, sizeof(out->label));
+	if (net_resolve_numeric(&spec, &out->ss, &out->len) == 0)
+		return 0;
+	if (cp->resolver != NULL) {
+		int id = resolve_async_start(cp->resolver, &spec);
+		if (id < 0) {
+			chat_ui_notice(_("look up %s: %s"), out->label, strerror(-id));
+			return -1;
+		}
+		cp->lookup_id = id;
+		snprintf(cp->lookup_label, sizeof(cp->lookup_label), "%s", out->label);
+		return 1;
+	}
 	if (net_resolve(&spec, &out->ss, &out->len, err, sizeof(err)) < 0) {
 		chat_ui_notice("%s", err);
 		return -1;
 	}
-	addr_format(&spec, out->label, sizeof(out->label));
 	return 0;
 }
 
@@ -162,6 +190,11 @@ static void send_message(struct chat_peer *cp, const char *text, size_t len)
 static void on_line(void *data, const char *line)
 {
 	struct chat_peer *cp = data;
+	if (cp->lookup_id != 0) {
+		if (buf_append(&cp->held, line, strlen(line) + 1) < 0)
+			chat_ui_notice(_("still looking up %s; line not sent"), cp->lookup_label);
+		return;
+	}
 	struct chat_input in = chat_text_parse_input(line);
 	char target[CONTACTS_LINE_MAX + 1];
 	struct peer_addr to;
@@ -225,6 +258,10 @@ static void on_linger_done(struct ev_loop *loop, struct ev_timer *timer, void *d
 static void on_eof(void *data)
 {
 	struct chat_peer *cp = data;
+	if (cp->lookup_id != 0) {
+		cp->held_eof = true;
+		return;
+	}
 	if (chat_ui_is_interactive() || cp->linger_ms == 0) {
 		finish(cp, 0);
 		return;
@@ -232,6 +269,40 @@ static void on_eof(void *data)
 	/* no memory for the timer: leave now rather than linger forever */
 	if (ev_timer_start(cp->loop, &cp->linger, (uint64_t)cp->linger_ms) < 0)
 		finish(cp, 0);
+}
+
+/* The /to name's answer: the new recipient, or why not; then the lines typed meanwhile, in
+ * order, until one of them starts another lookup. */
+static void on_lookup_done(void *data, const struct resolve_answer *answer)
+{
+	static char line[HELD_INPUT_MAX]; /* a held line and its NUL fit, or were not held */
+	struct chat_peer *cp = data;
+	if (answer->id != cp->lookup_id)
+		return;
+	cp->lookup_id = 0;
+	if (answer->ok) {
+		cp->to.ss = answer->ss;
+		cp->to.len = answer->len;
+		snprintf(cp->to.label, sizeof(cp->to.label), "%s", cp->lookup_label);
+		cp->have_to = true;
+		cp->asking_contact = false;
+	} else {
+		chat_ui_notice("%s", answer->err);
+	}
+	update_prompt(cp);
+	while (cp->lookup_id == 0 && buf_len(&cp->held) > 0) {
+		/* a copy: on_line may hold lines again, moving the buffer */
+		size_t len = strnlen((const char *)buf_head(&cp->held), buf_len(&cp->held));
+		memcpy(line, buf_head(&cp->held), len);
+		line[len] = '\0';
+		buf_consume(&cp->held, len + 1);
+		on_line(cp, line);
+	}
+	buf_shrink_if_empty(&cp->held);
+	if (cp->lookup_id == 0 && cp->held_eof) {
+		cp->held_eof = false;
+		on_eof(cp);
+	}
 }
 
 /* The sender's label: "NAME: "/"HOST:PORT: " for scripts, the seed's wording on a terminal
@@ -554,6 +625,12 @@ int cmd_chat(int argc, char **argv)
 		cli_error(_("out of memory"));
 		goto out_close_socket;
 	}
+	buf_init(&cp.held, HELD_INPUT_MAX);
+	cp.resolver = resolve_async_new(cp.loop, on_lookup_done, &cp, err, sizeof(err));
+	if (cp.resolver == NULL) {
+		cli_error("%s", err);
+		goto out_close_socket;
+	}
 	int started; /* -errno: ev_io_start fails without setting errno (an fd past the loop's) */
 	if ((started = ev_io_start(cp.loop, cp.fd, EV_READ, on_socket_readable, &cp)) < 0 ||
 	    (started = ev_signal_start(cp.loop, SIGINT, on_signal, &cp)) < 0 ||
@@ -578,6 +655,8 @@ int cmd_chat(int argc, char **argv)
 	}
 	rc = cp.rc < 0 ? 0 : cp.rc;
 out_close_socket:
+	resolve_async_free(cp.resolver);
+	buf_free(&cp.held);
 	guard_free(cp.guard);
 	ev_io_stop(cp.loop, cp.fd);
 	close(cp.fd);

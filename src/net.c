@@ -45,13 +45,14 @@ static int unix_sockaddr(const struct addr_spec *spec, struct sockaddr_un *sun, 
 	return 0;
 }
 
-static int lookup(const struct addr_spec *spec, bool passive, struct addrinfo **res, char *err,
+/* flags: AI_PASSIVE for an address to bind, AI_NUMERICHOST for no lookup at all. */
+static int lookup(const struct addr_spec *spec, int flags, struct addrinfo **res, char *err,
 		  size_t errlen)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
 		.ai_socktype = spec->transport == ADDR_UDP ? SOCK_DGRAM : SOCK_STREAM,
-		.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0),
+		.ai_flags = AI_NUMERICSERV | flags,
 	};
 	char port[8];
 	snprintf(port, sizeof(port), "%u", spec->port);
@@ -67,8 +68,8 @@ static int lookup(const struct addr_spec *spec, bool passive, struct addrinfo **
 	return 0;
 }
 
-int net_resolve(const struct addr_spec *spec, struct sockaddr_storage *out, socklen_t *outlen,
-		char *err, size_t errlen)
+static int resolve_with(const struct addr_spec *spec, int flags, struct sockaddr_storage *out,
+			socklen_t *outlen, char *err, size_t errlen)
 {
 	if (spec->transport == ADDR_UNIX) {
 		struct sockaddr_un sun;
@@ -77,12 +78,25 @@ int net_resolve(const struct addr_spec *spec, struct sockaddr_storage *out, sock
 		return 0;
 	}
 	struct addrinfo *res;
-	if (lookup(spec, false, &res, err, errlen) < 0)
+	if (lookup(spec, flags, &res, err, errlen) < 0)
 		return -1;
 	memcpy(out, res->ai_addr, res->ai_addrlen);
 	*outlen = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
+}
+
+int net_resolve(const struct addr_spec *spec, struct sockaddr_storage *out, socklen_t *outlen,
+		char *err, size_t errlen)
+{
+	return resolve_with(spec, 0, out, outlen, err, errlen);
+}
+
+int net_resolve_numeric(const struct addr_spec *spec, struct sockaddr_storage *out,
+			socklen_t *outlen)
+{
+	char err[NET_ERR_LEN];
+	return resolve_with(spec, AI_NUMERICHOST, out, outlen, err, sizeof(err));
 }
 
 /* A unix socket file left by a crashed server is removed, but only if nothing answers on it:
@@ -125,7 +139,7 @@ int net_listen(const struct addr_spec *spec, const struct net_opts *opts, char *
 	}
 
 	struct addrinfo *res;
-	if (lookup(spec, true, &res, err, errlen) < 0)
+	if (lookup(spec, AI_PASSIVE, &res, err, errlen) < 0)
 		return -1;
 	int fd = -1, last_errno = EADDRNOTAVAIL;
 	const char *last_call = "listen";
@@ -239,7 +253,7 @@ int net_connect(const struct addr_spec *spec, int timeout_ms, char *err, size_t 
 		return fd >= 0 ? fd : fail(err, errlen, "connect", spec, errnum);
 	}
 	struct addrinfo *res;
-	if (lookup(spec, false, &res, err, errlen) < 0)
+	if (lookup(spec, 0, &res, err, errlen) < 0)
 		return -1;
 	int fd = net_connect_addrinfo(res, timeout_ms);
 	freeaddrinfo(res);
@@ -256,7 +270,7 @@ int net_udp_socket(const struct addr_spec *spec, char *bound, size_t boundlen, c
 	struct addr_spec local = *spec;
 	local.transport = ADDR_UDP;
 	struct addrinfo *res;
-	if (lookup(&local, true, &res, err, errlen) < 0)
+	if (lookup(&local, AI_PASSIVE, &res, err, errlen) < 0)
 		return -1;
 	int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int e = errno;

@@ -39,6 +39,10 @@ int net_udp_socket(const struct addr_spec *spec, char *bound, size_t boundlen, c
 /* Resolve spec to one socket address (first result). */
 int net_resolve(const struct addr_spec *spec, struct sockaddr_storage *out, socklen_t *outlen,
 		char *err, size_t errlen);
+/* net_resolve for a host written as an address (or a unix path): no lookup, so it never
+ * blocks. 0, or -1 when the host is a name that needs one (resolve_async.h). */
+int net_resolve_numeric(const struct addr_spec *spec, struct sockaddr_storage *out,
+			socklen_t *outlen);
 
 /* accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC. Returns the fd or -errno. */
 int net_accept(int listen_fd, struct sockaddr_storage *peer, socklen_t *peerlen);

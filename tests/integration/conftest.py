@@ -184,6 +184,19 @@ def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+SHIMS = Path(SOCKIT).parent / "tests" / "shim"
+
+
+def preload_env(shim, **variables):
+    """The environment to run sockit with the test shim tests/shim/SHIM.c preloaded (built
+    beside the binary) and its variables set. ASan must then be told that it is not first."""
+    path = SHIMS / f"{shim}.so"
+    assert path.exists(), path
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    return {**os.environ, "LD_PRELOAD": str(path), **variables,
+            "ASAN_OPTIONS": f"{asan}:verify_asan_link_order=0".lstrip(":")}
+
+
 @contextlib.contextmanager
 def full_backlog_port():
     """A loopback tcp port whose accept queue is full: the kernel drops further SYNs, so a

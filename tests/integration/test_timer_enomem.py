@@ -2,15 +2,11 @@
 left without its deadline: the relay closes a client it cannot keep alive, the chat leaves
 rather than linger forever. The shim tests/shim/no_timer_heap.so makes every realloc called
 from ev_timer_start fail."""
-import os
 import signal
 import socket
 import subprocess
-from pathlib import Path
 
-from conftest import SOCKIT, need, run_sockit
-
-SHIM = Path(SOCKIT).parent / "tests" / "shim" / "no_timer_heap.so"
+from conftest import SOCKIT, need, preload_env, run_sockit
 
 
 def no_timer_env(tmp_path):
@@ -20,11 +16,8 @@ def no_timer_env(tmp_path):
     ranges = [f"{f[0]}:{f[1]}" for f in (line.split() for line in out.splitlines())
               if len(f) == 4 and f[2] in "tT" and f[3].split(".")[0] == "ev_timer_start"]
     assert ranges, "ev_timer_start not in nm -S output"
-    assert SHIM.exists(), SHIM
-    asan = os.environ.get("ASAN_OPTIONS", "")
-    return {**os.environ, "LD_PRELOAD": str(SHIM), "SOCKIT_FAULT_RANGES": ",".join(ranges),
-            "ASAN_OPTIONS": f"{asan}:verify_asan_link_order=0".lstrip(":"),
-            "XDG_CONFIG_HOME": str(tmp_path)}
+    return preload_env("no_timer_heap", SOCKIT_FAULT_RANGES=",".join(ranges),
+                       XDG_CONFIG_HOME=str(tmp_path))
 
 
 def test_chat_leaves_when_it_cannot_linger(tmp_path):
