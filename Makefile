@@ -49,7 +49,7 @@ soak: test-deps $(BUILD)/build.ninja
 	SOCKIT_BIN=$(CURDIR)/$(BUILD)/sockit $(PYTEST) -q -s -m soak tests/integration
 
 # bench/run: sockit against a bare epoll echo, inetd, socat and chronyd in one run; rewrites
-# BENCHMARKS.md. BENCH_ARGS='--seconds 10 --repeat 3' for steadier figures.
+# BENCHMARKS.md. BENCH_ARGS='--seconds 5 --repeat 8' for steadier figures.
 BENCH_ARGS ?=
 bench: test-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
