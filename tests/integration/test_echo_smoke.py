@@ -16,5 +16,5 @@ def test_one_shot_udp(echo_server):
 
 def test_connection_refused_is_one_clear_line(echo_server):
     res = run_sockit("echo", "tcp:127.0.0.1:1", "--", "x")
-    assert res.returncode == 1
+    assert res.returncode == 69  # EX_UNAVAILABLE, as cli.h says
     assert res.stderr == b"sockit: connect tcp:127.0.0.1:1: Connection refused\n"
