@@ -174,6 +174,9 @@ def test_one_connection_is_one_send_and_one_recv_per_message(echo_server, tmp_pa
     # depth 4 on one connection still needs no event loop
     c = syscalls(["-n", "400", "-d", "4", echo_server.spec("echo", "tcp")])
     assert not any(k.startswith("epoll") for k in c), c
-    # two connections on one thread do
+    # two connections on one thread do; on two threads, one each, they do not
     c = syscalls(["-n", "400", "-c", "2", echo_server.spec("echo", "tcp")])
     assert c.get("epoll_wait", 0) > 0, c
+    c = syscalls(["-n", "400", "-c", "2", "-T", "2", echo_server.spec("echo", "tcp")])
+    assert not any(k.startswith("epoll") for k in c), c
+    assert c.get("sendto") == 400, c
