@@ -9,10 +9,25 @@
 #include <unistd.h>
 
 #include "ev_internal.h"
+#include "log.h"
 
 static struct ev_loop *signal_loop; /* the loop watching the signal self-pipe, if any */
 
-static const struct ev_backend *const backends[] = {&ev_backend_epoll, &ev_backend_poll, NULL};
+/* The first is the default. */
+static const struct ev_backend *const backends[] = {&ev_backend_epoll, &ev_backend_poll,
+#ifdef HAVE_LIBURING
+						    &ev_backend_uring,
+#endif
+						    NULL};
+
+/* io_uring refused (seccomp, io_uring_disabled, an old kernel): every worker's loop falls
+ * back to epoll, and the log says so once, not once per loop. */
+static void note_uring_refused(int rc)
+{
+	static int logged;
+	if (__atomic_exchange_n(&logged, 1, __ATOMIC_RELAXED) == 0)
+		log_warn("event loop: io_uring unavailable (%s); using epoll", strerror(-rc));
+}
 
 struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t errlen)
 {
@@ -39,8 +54,21 @@ struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t 
 		if (rc == 0)
 			return loop;
 	}
+	if (rc != -ENOENT && backend != NULL && strcmp(backend, "uring") == 0) {
+		note_uring_refused(rc);
+		loop->backend = &ev_backend_epoll;
+		rc = ev_backend_epoll.init(loop);
+		if (rc == 0)
+			return loop;
+	}
 	if (rc == -ENOENT && backend != NULL)
-		snprintf(err, errlen, "event loop: unknown backend '%s' (epoll, poll)", backend);
+		snprintf(err, errlen, "event loop: unknown backend '%s' (epoll, poll%s)", backend,
+#ifdef HAVE_LIBURING
+			 ", uring"
+#else
+			 ""
+#endif
+		);
 	else
 		snprintf(err, errlen, "event loop: %s", strerror(-rc));
 	free(loop->watches);
@@ -89,6 +117,42 @@ void ev_update_time(struct ev_loop *loop)
 	loop->now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+void ev_loop_set_busy_poll(struct ev_loop *loop, unsigned usec)
+{
+	loop->busy_poll_us = usec;
+}
+
+static uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The backend's wait, preceded by up to busy_poll_us of non-blocking polls when the loop
+ * was busy a moment ago. Never spins past the next timer. */
+static int loop_wait(struct ev_loop *loop, int timeout_ms)
+{
+	if (loop->busy_poll_us == 0 || !loop->had_events || timeout_ms == 0)
+		return loop->backend->wait(loop, timeout_ms);
+	uint64_t start = monotonic_us();
+	uint64_t spin = loop->busy_poll_us;
+	if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000u < spin)
+		spin = (uint64_t)timeout_ms * 1000u;
+	uint64_t waited = 0;
+	do {
+		int n = loop->backend->wait(loop, 0);
+		if (n != 0)
+			return n;
+		waited = monotonic_us() - start;
+	} while (waited < spin && !loop->stopped);
+	if (timeout_ms > 0) { /* what is left of the timeout, rounded up */
+		uint64_t left_ms = (waited + 999u) / 1000u;
+		timeout_ms = left_ms >= (uint64_t)timeout_ms ? 0 : timeout_ms - (int)left_ms;
+	}
+	return loop->backend->wait(loop, timeout_ms);
+}
+
 void ev_loop_stop(struct ev_loop *loop)
 {
 	loop->stopped = true;
@@ -101,11 +165,38 @@ int ev_io_start(struct ev_loop *loop, int fd, int events, ev_io_fn *fn, void *da
 	if (fd < 0 || fd >= loop->max_fds)
 		return -EMFILE;
 	struct ev_io_watch *w = &loop->watches[fd];
+	if (w->recv_fn != NULL)
+		loop->backend->recv_stop(loop, fd, true);
 	int rc = loop->backend->update(loop, fd, w->events, events);
 	if (rc < 0)
 		return rc;
-	*w = (struct ev_io_watch){.events = events, .fn = fn, .data = data};
+	*w = (struct ev_io_watch){
+		.events = events, .fn = fn, .data = data, .recv_gen = w->recv_gen + 1};
 	return 0;
+}
+
+bool ev_loop_can_recv(const struct ev_loop *loop)
+{
+	return loop->backend->recv_start != NULL;
+}
+
+int ev_recv_start(struct ev_loop *loop, int fd, ev_recv_fn *fn)
+{
+	if (loop->backend->recv_start == NULL)
+		return -ENOTSUP;
+	if (fd < 0 || fd >= loop->max_fds || loop->watches[fd].fn == NULL)
+		return -EBADF;
+	int rc = loop->backend->recv_start(loop, fd);
+	if (rc == 0)
+		loop->watches[fd].recv_fn = fn;
+	return rc;
+}
+
+void ev_recv_stop(struct ev_loop *loop, int fd)
+{
+	if (fd < 0 || fd >= loop->max_fds || loop->watches[fd].recv_fn == NULL)
+		return;
+	loop->backend->recv_stop(loop, fd, false);
 }
 
 int ev_io_set(struct ev_loop *loop, int fd, int events)
@@ -136,8 +227,10 @@ void ev_io_stop(struct ev_loop *loop, int fd)
 	if (fd < 0 || fd >= loop->max_fds)
 		return;
 	struct ev_io_watch *w = &loop->watches[fd];
+	if (w->recv_fn != NULL)
+		loop->backend->recv_stop(loop, fd, true);
 	loop->backend->update(loop, fd, w->events, EV_NONE);
-	*w = (struct ev_io_watch){0};
+	*w = (struct ev_io_watch){.recv_gen = w->recv_gen + 1};
 }
 
 /* ---- timers: a binary min-heap of caller-owned structs ---- */
@@ -302,8 +395,9 @@ int ev_loop_run(struct ev_loop *loop)
 {
 	loop->stopped = false;
 	while (!loop->stopped) {
-		int n = loop->backend->wait(loop, timers_next_timeout(loop));
+		int n = loop_wait(loop, timers_next_timeout(loop));
 		ev_update_time(loop);
+		loop->had_events = n > 0;
 		if (n < 0) {
 			if (n == -EINTR)
 				continue;
@@ -313,6 +407,15 @@ int ev_loop_run(struct ev_loop *loop)
 			struct ev_fired *f = &loop->fired[i];
 			int fd = f->fd;
 			struct ev_io_watch *w = &loop->watches[fd];
+			if (f->recv) {
+				/* Checked now, not when harvested: an earlier callback of this
+				 * batch may have closed fd and a new connection taken it. */
+				if (w->recv_fn != NULL && w->recv_gen == f->recv_gen)
+					w->recv_fn(loop, fd, w->data, f->buf, f->res);
+				if (f->buf_id >= 0)
+					loop->backend->buffer_release(loop, f->buf_id);
+				continue;
+			}
 			int events = f->events & w->events;
 			if (events != 0 && w->fn != NULL)
 				w->fn(loop, fd, w->data, events);

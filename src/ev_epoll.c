@@ -33,9 +33,8 @@ static void epoll_free(struct ev_loop *loop)
 	free(st);
 }
 
-static int epoll_update(struct ev_loop *loop, int fd, int old_events, int new_events)
+int ev_epoll_change(int epfd, int fd, int old_events, int new_events)
 {
-	struct epoll_state *st = loop->backend_state;
 	struct epoll_event ev = {.data.fd = fd};
 	if (new_events & EV_READ)
 		ev.events |= EPOLLIN;
@@ -46,27 +45,39 @@ static int epoll_update(struct ev_loop *loop, int fd, int old_events, int new_ev
 					 : EPOLL_CTL_MOD;
 	if (old_events == EV_NONE && new_events == EV_NONE)
 		return 0;
-	if (epoll_ctl(st->epfd, op, fd, &ev) < 0)
+	if (epoll_ctl(epfd, op, fd, &ev) < 0)
 		return -errno;
 	return 0;
+}
+
+int ev_epoll_collect(int epfd, struct epoll_event *events, struct ev_fired *fired, int max,
+		     int timeout_ms)
+{
+	int n = epoll_wait(epfd, events, max, timeout_ms);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		uint32_t e = events[i].events;
+		int ev = 0;
+		if (e & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			ev |= EV_READ;
+		if (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			ev |= EV_WRITE;
+		fired[i] = (struct ev_fired){.fd = events[i].data.fd, .events = ev};
+	}
+	return n;
+}
+
+static int epoll_update(struct ev_loop *loop, int fd, int old_events, int new_events)
+{
+	struct epoll_state *st = loop->backend_state;
+	return ev_epoll_change(st->epfd, fd, old_events, new_events);
 }
 
 static int epoll_wait_events(struct ev_loop *loop, int timeout_ms)
 {
 	struct epoll_state *st = loop->backend_state;
-	int n = epoll_wait(st->epfd, st->events, EV_MAX_FIRED, timeout_ms);
-	if (n < 0)
-		return -errno;
-	for (int i = 0; i < n; i++) {
-		uint32_t e = st->events[i].events;
-		int events = 0;
-		if (e & (EPOLLIN | EPOLLERR | EPOLLHUP))
-			events |= EV_READ;
-		if (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-			events |= EV_WRITE;
-		loop->fired[i] = (struct ev_fired){.fd = st->events[i].data.fd, .events = events};
-	}
-	return n;
+	return ev_epoll_collect(st->epfd, st->events, loop->fired, EV_MAX_FIRED, timeout_ms);
 }
 
 const struct ev_backend ev_backend_epoll = {

@@ -2,17 +2,28 @@
 #ifndef SOCKIT_EV_INTERNAL_H
 #define SOCKIT_EV_INTERNAL_H
 
+#include <sys/types.h>
+
 #include "ev.h"
 
 struct ev_io_watch {
 	int events; /* EV_READ | EV_WRITE; EV_NONE with fn set = registered but quiet */
 	ev_io_fn *fn;
 	void *data;
+	ev_recv_fn *recv_fn; /* completion receives (ev_recv_start), or NULL */
+	uint32_t recv_gen;   /* bumped whenever the fd is forgotten or watched anew, so a
+			      * receive completing for an earlier owner of the fd is dropped */
 };
 
+/* What a wait found: readiness of fd, or (recv) a completed receive into buf. */
 struct ev_fired {
 	int fd;
 	int events;
+	bool recv;
+	uint32_t recv_gen; /* the watch's recv_gen when the receive was armed */
+	ssize_t res;       /* bytes received, 0 at end of stream, or -errno */
+	uint8_t *buf;
+	int buf_id;        /* the backend's buffer, given back after the callback; -1 none */
 };
 
 /* Each backend is the same four functions over the loop's state. */
@@ -26,6 +37,11 @@ struct ev_backend {
 	/* Wait up to timeout_ms (-1 = forever); fill loop->fired with at most EV_MAX_FIRED
 	 * entries, errors and hang-ups reported as EV_READ|EV_WRITE; return the count or -errno. */
 	int (*wait)(struct ev_loop *loop, int timeout_ms);
+	/* Optional (NULL: readiness only). Arm receives on fd until recv_stop; gone means the
+	 * fd is being forgotten and a receive in flight must be cancelled, not completed. */
+	int (*recv_start)(struct ev_loop *loop, int fd);
+	void (*recv_stop)(struct ev_loop *loop, int fd, bool gone);
+	void (*buffer_release)(struct ev_loop *loop, int buf_id);
 };
 
 #define EV_MAX_FIRED 1024
@@ -39,10 +55,21 @@ struct ev_loop {
 	struct ev_timer **heap;      /* 1-based binary min-heap on due_ms */
 	size_t heap_len, heap_cap;
 	uint64_t now_ms;
+	unsigned busy_poll_us; /* 0: always sleep when idle; see ev_loop_set_busy_poll() */
+	bool had_events;       /* the last wait found work: worth spinning before the next */
 	bool stopped;
 };
 
+/* epoll helpers, shared with the io_uring backend, which watches readiness through epoll. */
+struct epoll_event;
+int ev_epoll_change(int epfd, int fd, int old_events, int new_events);
+int ev_epoll_collect(int epfd, struct epoll_event *events, struct ev_fired *fired, int max,
+		     int timeout_ms);
+
 extern const struct ev_backend ev_backend_epoll;
 extern const struct ev_backend ev_backend_poll;
+#ifdef HAVE_LIBURING
+extern const struct ev_backend ev_backend_uring;
+#endif
 
 #endif

@@ -252,6 +252,7 @@ static int worker_init(struct server *s, struct worker *w, size_t index, int max
 		cli_error("%s", err);
 		return -1;
 	}
+	ev_loop_set_busy_poll(w->loop, s->cfg.busy_poll_us);
 	w->guard = s->guard;
 	if (pipe2(w->ctl, O_NONBLOCK | O_CLOEXEC) < 0 ||
 	    ev_io_start(w->loop, w->ctl[0], EV_READ, on_ctl, w) < 0) {

@@ -19,6 +19,7 @@
 #define MAX_SERVICES      16
 #define MAX_ENDPOINTS     64
 #define MAX_WORKERS       64   /* --threads bound */
+#define MAX_BUSY_POLL_US  10000 /* --busy-poll bound: spinning longer only burns CPU */
 
 struct serve_config {
 	char *bind;
@@ -31,6 +32,8 @@ struct serve_config {
 	unsigned udp_burst;
 	bool limit_loopback;
 	unsigned threads;
+	unsigned busy_poll_us;
+	char *event_loop; /* --event-loop NAME, or NULL: the best available */
 	char *metrics; /* --metrics ADDR, or NULL */
 };
 

@@ -29,6 +29,8 @@ const struct serve_config serve_defaults = {
 	.udp_burst = 40,
 	.limit_loopback = false,
 	.threads = 0,
+	.busy_poll_us = 0,
+	.event_loop = NULL,
 };
 
 /* --metrics: empty (off), or an address that HTTP can be served on. */
@@ -74,6 +76,9 @@ const struct opt_desc serve_options[] = {
 	{.name = "threads", .type = OPT_UINT, .offset = offsetof(struct serve_config, threads),
 	 .min = 0, .max = MAX_WORKERS, .metavar = "N",
 	 .help = N_("worker threads, each with its own loop; 0 = one per CPU")},
+	{.name = "busy-poll", .type = OPT_UINT, .offset = offsetof(struct serve_config, busy_poll_us),
+	 .min = 0, .max = MAX_BUSY_POLL_US, .metavar = "USEC",
+	 .help = N_("after traffic, poll this long before sleeping (lower latency, more CPU); 0 = off")},
 	{.name = "metrics", .type = OPT_STRING, .offset = offsetof(struct serve_config, metrics),
 	 .metavar = "ADDR", .help = N_("serve Prometheus metrics over HTTP at ADDR (tcp or unix)"),
 	 .check = metrics_addr_check},

@@ -20,6 +20,9 @@
 #define ACCEPT_PAUSE_MS     100   /* out of fds: retry this often (or when a conn closes) */
 #define LINGER_MS           2000  /* after our FIN, how long we drain input before close */
 #define REFUSE_LOG_EVERY_MS 5000  /* rate of "refused" log lines under a flood */
+/* Bytes received while input was paused: at most the one receive that was in flight, a
+ * loop buffer (ev_uring.c), but a pause, resume and pause again can add a second. */
+#define HELD_LIMIT          (2 * READ_CHUNK)
 
 struct stream_server {
 	struct ev_loop *loop;
@@ -51,8 +54,11 @@ struct stream_conn {
 	bool skipping_line; /* line mode: discarding the rest of an over-long line */
 	int in_callback;    /* depth; frees are deferred until it is 0 */
 	bool dead;          /* aborted inside a callback */
+	bool completions;   /* the loop receives for us (ev_recv_start), not readiness */
 	struct buf out;
-	struct buf in; /* line mode: the incomplete line */
+	struct buf in;   /* line mode: the incomplete line */
+	struct buf held; /* completions: bytes that arrived while input was paused */
+	bool held_eof;   /* ... followed by the end of the stream */
 	uint64_t last_activity_ms;
 	uint64_t line_started_ms; /* line mode: when the incomplete line began, 0 if none */
 	struct ev_timer timer;
@@ -61,6 +67,7 @@ struct stream_conn {
 };
 
 static bool conn_update_events(struct stream_conn *c);
+static void conn_on_recv(struct ev_loop *loop, int fd, void *data, uint8_t *buf, ssize_t n);
 static void conn_arm_timer(struct stream_conn *c);
 static void conn_line_started(struct stream_conn *c);
 
@@ -84,6 +91,7 @@ static void conn_destroy(struct stream_conn *c)
 	close(c->fd);
 	buf_free(&c->out);
 	buf_free(&c->in);
+	buf_free(&c->held);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -238,6 +246,18 @@ struct ev_loop *stream_loop(const struct stream_conn *c)
 	return c->srv->loop;
 }
 
+static bool conn_has_held(const struct stream_conn *c)
+{
+	return buf_len(&c->held) > 0 || c->held_eof;
+}
+
+static bool conn_wants_input(const struct stream_conn *c)
+{
+	const struct stream_server *srv = c->srv;
+	return c->lingering || (!c->read_eof && !c->closing && !c->input_paused &&
+				!srv->draining && buf_len(&c->out) < srv->limits.output_cap);
+}
+
 /* Decide what to watch from the state; also where closing connections finish.
  * Returns false if the connection is gone. */
 static bool conn_update_events(struct stream_conn *c)
@@ -262,9 +282,17 @@ static bool conn_update_events(struct stream_conn *c)
 		c->last_activity_ms = ev_now_ms(srv->loop);
 		ev_timer_start(srv->loop, &c->timer, LINGER_MS);
 	}
-	bool want_read = c->lingering ||
-			 (!c->read_eof && !c->closing && !c->input_paused && !srv->draining &&
-			  buf_len(&c->out) < srv->limits.output_cap);
+	bool want_read = conn_wants_input(c);
+	if (c->completions) {
+		if (want_read && conn_has_held(c))
+			ev_timer_start(srv->loop, &c->timer, 0); /* conn_on_timer hands them over */
+		else if (want_read)
+			ev_recv_start(srv->loop, c->fd, conn_on_recv);
+		else
+			ev_recv_stop(srv->loop, c->fd);
+		ev_io_set(srv->loop, c->fd, flushed ? EV_NONE : EV_WRITE);
+		return true;
+	}
 	int events = (want_read ? EV_READ : 0) | (flushed ? 0 : EV_WRITE);
 	ev_io_set(srv->loop, c->fd, events);
 	return true;
@@ -350,14 +378,14 @@ static void conn_on_eof(struct stream_conn *c)
 	conn_update_events(c);
 }
 
-static void conn_read(struct stream_conn *c)
+/* What one receive brought: n bytes in data, 0 at end of stream, or -errno. */
+static void conn_take_input(struct stream_conn *c, uint8_t *data, ssize_t n)
 {
 	struct stream_server *srv = c->srv;
-	ssize_t n = recv(c->fd, srv->scratch, sizeof(srv->scratch), 0);
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
+		if (n == -EAGAIN || n == -EINTR)
 			return;
-		log_info("%s: %s: recv: %s", srv->service->name, c->peer, strerror(errno));
+		log_info("%s: %s: recv: %s", srv->service->name, c->peer, strerror((int)-n));
 		conn_destroy(c);
 		return;
 	}
@@ -370,11 +398,53 @@ static void conn_read(struct stream_conn *c)
 	if (c->lingering)
 		return;
 	if (srv->service->max_line > 0)
-		deliver_lines(c, srv->scratch, (size_t)n);
+		deliver_lines(c, data, (size_t)n);
 	else
-		CALLBACK(c, srv->service->on_data(c, srv->ctx, c->state, srv->scratch, (size_t)n));
+		CALLBACK(c, srv->service->on_data(c, srv->ctx, c->state, data, (size_t)n));
 	if (conn_settle(c))
 		conn_update_events(c);
+}
+
+static void conn_read(struct stream_conn *c)
+{
+	uint8_t *scratch = c->srv->scratch;
+	ssize_t n = recv(c->fd, scratch, sizeof(c->srv->scratch), 0);
+	conn_take_input(c, scratch, n < 0 ? -errno : n);
+}
+
+/* A receive the loop completed for us. One may complete after input was paused (it was in
+ * flight): its bytes wait in c->held until input resumes, so none are lost and the pause
+ * still bounds what we take in to one receive. */
+static void conn_on_recv(struct ev_loop *loop, int fd, void *data, uint8_t *buf, ssize_t n)
+{
+	(void)loop;
+	(void)fd;
+	struct stream_conn *c = data;
+	if (c->dead)
+		return;
+	if (n >= 0 && (!conn_wants_input(c) || conn_has_held(c))) {
+		if (n == 0)
+			c->held_eof = true;
+		else if (buf_append(&c->held, buf, (size_t)n) < 0)
+			conn_free(c);
+		return;
+	}
+	conn_take_input(c, buf, n);
+}
+
+/* Input resumed: hand over what was held as one receive or, once that is done, the end of
+ * the stream if it came (conn_update_events brings us back for it). May free c. */
+static void conn_release_held(struct stream_conn *c)
+{
+	if (buf_len(&c->held) > 0) {
+		struct buf held = c->held;
+		buf_init(&c->held, held.limit);
+		conn_take_input(c, held.data + held.start, (ssize_t)buf_len(&held));
+		buf_free(&held);
+		return;
+	}
+	c->held_eof = false;
+	conn_take_input(c, NULL, 0);
 }
 
 static void conn_on_io(struct ev_loop *loop, int fd, void *data, int events)
@@ -402,6 +472,11 @@ static void conn_on_timer(struct ev_loop *loop, struct ev_timer *t, void *data)
 	uint64_t now = ev_now_ms(loop);
 	if (c->dead) { /* closed by conn_free outside its own callbacks: reap it now */
 		conn_destroy(c);
+		return;
+	}
+	if (conn_has_held(c) && conn_wants_input(c)) {
+		conn_arm_timer(c); /* first: the idle and request deadlines still hold */
+		conn_release_held(c);
 		return;
 	}
 	if (c->lingering) {
@@ -497,10 +572,14 @@ static void server_add_conn(struct stream_server *srv, int fd, const struct sock
 	c->fd = fd;
 	buf_init(&c->out, hard_output_limit(&srv->limits));
 	buf_init(&c->in, srv->service->max_line + 1);
+	buf_init(&c->held, HELD_LIMIT);
 	c->last_activity_ms = ev_now_ms(srv->loop);
 	ev_timer_init(&c->timer, conn_on_timer, c);
 	net_format_sockaddr((const struct sockaddr *)ss, sslen, c->peer, sizeof(c->peer));
-	if (ev_io_start(srv->loop, fd, EV_READ, conn_on_io, c) < 0) {
+	c->completions = ev_loop_can_recv(srv->loop);
+	if (ev_io_start(srv->loop, fd, c->completions ? EV_NONE : EV_READ, conn_on_io, c) < 0 ||
+	    (c->completions && ev_recv_start(srv->loop, fd, conn_on_recv) < 0)) {
+		ev_io_stop(srv->loop, fd);
 		__atomic_sub_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
 		close(fd);
 		free(c);

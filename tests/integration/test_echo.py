@@ -16,7 +16,7 @@ import pytest
 
 from conftest import SOCKIT, parse_addr, run_sockit
 
-BACKENDS = ["epoll", "poll"]
+BACKENDS = ["epoll", "poll", "uring"]
 
 
 @pytest.fixture(params=BACKENDS)

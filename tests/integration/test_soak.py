@@ -79,7 +79,7 @@ async def run_all(addr):
 
 
 @pytest.mark.soak
-@pytest.mark.parametrize("backend", ["epoll", "poll"])
+@pytest.mark.parametrize("backend", ["epoll", "poll", "uring"])
 def test_soak_1000_clients_1MiB_each_sha256_of_uppercase(serve, backend):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -21,7 +21,7 @@
 #define GUARD_MS 3000 /* every test loop is stopped by this timer if the test's event never comes  \
 	               */
 
-static const char *const backends[] = {"epoll", "poll"};
+static const char *const backends[] = {"epoll", "poll", "uring"};
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
 static struct ev_loop *loop_new(const char *backend)
@@ -427,7 +427,7 @@ static void unknown_backend_is_a_clear_error(void **state)
 	(void)state;
 	char err[256] = "";
 	assert_null(ev_loop_new(MAX_FDS, "kqueue", err, sizeof(err)));
-	assert_string_equal(err, "event loop: unknown backend 'kqueue' (epoll, poll)");
+	assert_string_equal(err, "event loop: unknown backend 'kqueue' (epoll, poll, uring)");
 
 	setenv("SOCKIT_EV_BACKEND", "poll", 1);
 	struct ev_loop *loop = ev_loop_new(MAX_FDS, NULL, err, sizeof(err));

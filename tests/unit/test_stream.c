@@ -22,7 +22,7 @@
 #define POLL_MS   5
 #define WAIT_MS   10000 /* for a step a loaded box may delay; loopback needs far less */
 
-static const char *const backends[] = {"epoll", "poll"};
+static const char *const backends[] = {"epoll", "poll", "uring"};
 
 /* The service's own view: open conns in an array compacted on close, as a room would be. */
 struct room {
