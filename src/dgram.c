@@ -91,8 +91,42 @@ static void send_replies(struct dgram_endpoint *ep, unsigned count)
 	}
 }
 
+/* The guard's verdict on one request, then the service's reply into out: its length, or
+ * -1 for none (counted as a drop). */
+static ssize_t answer(struct dgram_endpoint *ep, const struct dgram_request *req, bool truncated,
+		      uint8_t *out)
+{
+	STAT_ADD(ep->stats, dgrams_in, 1);
+	STAT_ADD(ep->stats, bytes_in, req->len);
+	if (truncated) {
+		STAT_ADD(ep->stats, drops, 1);
+		return -1;
+	}
+	enum guard_verdict v = ep->guard ? guard_check(ep->guard, req->peer,
+						       ep->service->allowed_low_port,
+						       ev_now_ms(ep->loop))
+					 : GUARD_PASS;
+	ssize_t len = -1;
+	if (v == GUARD_PASS) {
+		len = ep->service->reply(ep->ctx, req, out, SLOT_SIZE - 1);
+	} else if (v == GUARD_RATE_LIMITED) {
+		STAT_ADD(ep->stats, rate_limited, 1);
+		if (ep->service->rate_limited_reply != NULL)
+			len = ep->service->rate_limited_reply(ep->ctx, req, out, SLOT_SIZE - 1);
+	} else if (log_enabled(LOG_DEBUG)) {
+		char peer[ADDR_TEXT_MAX];
+		net_format_sockaddr(req->peer, req->peerlen, peer, sizeof(peer));
+		log_debug("%s: %s: dropped datagram from %s: %s", ep->service->name, ep->endpoint,
+			  peer, guard_verdict_name(v));
+	}
+	if (len < 0)
+		STAT_ADD(ep->stats, drops, 1);
+	return len;
+}
+
 static void on_readable(struct ev_loop *loop, int fd, void *data, int events)
 {
+	(void)loop;
 	(void)events;
 	struct dgram_endpoint *ep = data;
 	int n = recvmmsg(fd, ep->in, BATCH, MSG_DONTWAIT, NULL);
@@ -103,7 +137,6 @@ static void on_readable(struct ev_loop *loop, int fd, void *data, int events)
 		return;
 	}
 	unsigned queued = 0;
-	uint64_t now = ev_now_ms(loop);
 	for (int i = 0; i < n; i++) {
 		struct msghdr *m = &ep->in[i].msg_hdr;
 		struct dgram_request req = {
@@ -113,34 +146,9 @@ static void on_readable(struct ev_loop *loop, int fd, void *data, int events)
 			.len = ep->in[i].msg_len,
 			.rx_time = rx_time_of(m),
 		};
-		STAT_ADD(ep->stats, dgrams_in, 1);
-		STAT_ADD(ep->stats, bytes_in, req.len);
-		if (m->msg_flags & MSG_TRUNC) {
-			STAT_ADD(ep->stats, drops, 1);
+		ssize_t len = answer(ep, &req, (m->msg_flags & MSG_TRUNC) != 0, ep->outbuf[queued]);
+		if (len < 0)
 			continue;
-		}
-		enum guard_verdict v = ep->guard ? guard_check(ep->guard, req.peer,
-							       ep->service->allowed_low_port, now)
-						 : GUARD_PASS;
-		ssize_t len = -1;
-		if (v == GUARD_PASS) {
-			len = ep->service->reply(ep->ctx, &req, ep->outbuf[queued], SLOT_SIZE - 1);
-		} else if (v == GUARD_RATE_LIMITED) {
-			STAT_ADD(ep->stats, rate_limited, 1);
-			if (ep->service->rate_limited_reply != NULL)
-				len = ep->service->rate_limited_reply(ep->ctx, &req,
-								      ep->outbuf[queued],
-								      SLOT_SIZE - 1);
-		} else if (log_enabled(LOG_DEBUG)) {
-			char peer[ADDR_TEXT_MAX];
-			net_format_sockaddr(req.peer, req.peerlen, peer, sizeof(peer));
-			log_debug("%s: %s: dropped datagram from %s: %s", ep->service->name,
-				  ep->endpoint, peer, guard_verdict_name(v));
-		}
-		if (len < 0) {
-			STAT_ADD(ep->stats, drops, 1);
-			continue;
-		}
 		ep->out_iov[queued] = (struct iovec){.iov_base = ep->outbuf[queued],
 						     .iov_len = (size_t)len};
 		ep->out[queued].msg_hdr = (struct msghdr){
@@ -154,6 +162,34 @@ static void on_readable(struct ev_loop *loop, int fd, void *data, int events)
 	if (queued > 0)
 		send_replies(ep, queued);
 	prepare_receive(ep, (size_t)n);
+}
+
+/* A datagram the loop received for us (io_uring): answered at once with one sendto, which
+ * is all a batch of one costs anyway. */
+static void on_datagram(struct ev_loop *loop, int fd, void *data, const struct ev_datagram *dg)
+{
+	(void)loop;
+	struct dgram_endpoint *ep = data;
+	struct dgram_request req = {
+		.peer = dg->peer,
+		.peerlen = dg->peerlen,
+		.data = dg->data,
+		.len = dg->len,
+	};
+	if (dg->has_rx_time)
+		req.rx_time = dg->rx_time;
+	else
+		clock_gettime(CLOCK_REALTIME, &req.rx_time);
+	ssize_t len = answer(ep, &req, dg->truncated, ep->outbuf[0]);
+	if (len < 0)
+		return;
+	if (sendto(fd, ep->outbuf[0], (size_t)len, MSG_DONTWAIT, dg->peer, dg->peerlen) < 0) {
+		log_debug("%s: %s: send: %s", ep->service->name, ep->endpoint, strerror(errno));
+		STAT_ADD(ep->stats, drops, 1);
+		return;
+	}
+	STAT_ADD(ep->stats, replies, 1);
+	STAT_ADD(ep->stats, bytes_out, (uint64_t)len);
 }
 
 struct dgram_endpoint *dgram_endpoint_new(struct ev_loop *loop, int fd, const char *endpoint,
@@ -179,8 +215,13 @@ struct dgram_endpoint *dgram_endpoint_new(struct ev_loop *loop, int fd, const ch
 	prepare_receive(ep, BATCH);
 	int one = 1; /* arrival times from the kernel, for SNTP's receive timestamp */
 	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
-	if (ev_io_start(loop, fd, EV_READ, on_readable, ep) < 0)
+	/* Completions where the loop has them (io_uring), readiness and recvmmsg otherwise. */
+	if (ev_io_start(loop, fd, EV_NONE, on_readable, ep) < 0)
 		goto out_free_buffers;
+	if (ev_datagrams_start(loop, fd, on_datagram) < 0 && ev_io_set(loop, fd, EV_READ) < 0) {
+		ev_io_stop(loop, fd);
+		goto out_free_buffers;
+	}
 	return ep;
 
 out_free_buffers:

@@ -17,14 +17,28 @@
 #include "ev_internal.h"
 
 #define RING_ENTRIES   256   /* submission queue; the completion queue is twice this */
-#define RECV_BUFFERS   64    /* provided buffers per loop (a power of two) */
-#define RECV_BUF_SIZE  32768 /* bytes per provided buffer: one receive at most */
-#define RECV_BUF_GROUP 0
+/* Provided buffers, one pool per kind of receive; a buffer is only touched (and counts in
+ * RSS) once the kernel has received into it. */
+#define STREAM_BUFFERS  64    /* a power of two */
+#define STREAM_BUF_SIZE 16384 /* bytes per stream receive at most */
+#define DGRAM_BUFFERS   32
+#define DGRAM_BUF_SIZE  (65536 + 512) /* a whole datagram, its source address and timestamp */
+#define DGRAM_CONTROL   64    /* cmsg room: one SCM_TIMESTAMPNS */
+
+enum { POOL_STREAM = 0, POOL_DGRAM = 1, NPOOLS };
 
 /* What a completion is for, in the low bits of its user_data. */
-enum { KIND_IGNORE = 0, KIND_EPOLL = 1, KIND_RECV = 2 };
+enum { KIND_IGNORE = 0, KIND_EPOLL = 1, KIND_RECV = 2, KIND_RECVMSG = 3 };
+
+struct buf_pool {
+	struct io_uring_buf_ring *ring; /* NULL: not set up (or the kernel has none) */
+	uint8_t *mem;
+	unsigned count;
+	size_t size;
+};
 
 struct uring_fd {
+	bool datagrams;     /* receives are multishot recvmsg, not recv */
 	bool recv_armed;    /* a receive is in flight */
 	bool recv_wanted;   /* ev_recv_start()ed and not stopped */
 	bool on_rearm_list; /* something may need arming before the next wait */
@@ -39,9 +53,8 @@ struct uring_state {
 	struct uring_fd *fds; /* indexed by fd, max_fds of them */
 	int *rearm;           /* fds to look at before the next wait */
 	int nrearm;
-	struct io_uring_buf_ring *bufs; /* NULL: the kernel has no provided-buffer rings */
-	size_t bufs_ring_size;
-	uint8_t *buf_mem;
+	struct buf_pool pools[NPOOLS];
+	struct msghdr dgram_msg; /* what multishot recvmsg fills: its name and control sizes */
 };
 
 static uint64_t user_data_of(int kind, int fd, uint32_t gen)
@@ -85,51 +98,64 @@ static void queue_rearm(struct uring_state *st, int fd)
 
 /* ---- provided buffers ---- */
 
-static uint8_t *buffer_at(struct uring_state *st, int id)
+/* A buffer id as the loop sees it: the pool in the high bits. */
+static int buffer_id_of(int pool, int id)
 {
-	return st->buf_mem + (size_t)id * RECV_BUF_SIZE;
+	return pool << 16 | id;
 }
 
-static void buffer_give_back(struct uring_state *st, int id)
+static uint8_t *buffer_at(struct uring_state *st, int buffer_id)
 {
-	io_uring_buf_ring_add(st->bufs, buffer_at(st, id), RECV_BUF_SIZE, (unsigned short)id,
-			      io_uring_buf_ring_mask(RECV_BUFFERS), 0);
-	io_uring_buf_ring_advance(st->bufs, 1);
+	const struct buf_pool *p = &st->pools[buffer_id >> 16];
+	return p->mem + (size_t)(buffer_id & 0xffff) * p->size;
 }
 
-/* Registers the buffer ring; on a kernel without them (before 5.19) completion receives are
- * simply not offered, and the loop falls back to readiness plus recv(). */
-static void buffers_setup(struct uring_state *st)
+static void buffer_give_back(struct uring_state *st, int buffer_id)
 {
-	st->bufs_ring_size = RECV_BUFFERS * sizeof(struct io_uring_buf);
-	void *ring = mmap(NULL, st->bufs_ring_size, PROT_READ | PROT_WRITE,
-			  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	struct buf_pool *p = &st->pools[buffer_id >> 16];
+	int id = buffer_id & 0xffff;
+	io_uring_buf_ring_add(p->ring, p->mem + (size_t)id * p->size, (unsigned)p->size,
+			      (unsigned short)id, io_uring_buf_ring_mask(p->count), 0);
+	io_uring_buf_ring_advance(p->ring, 1);
+}
+
+/* Registers a pool's buffer ring; on a kernel without them (before 5.19) completion
+ * receives are simply not offered, and the loop's users fall back to readiness. */
+static int pool_setup(struct uring_state *st, int pool, unsigned count, size_t size)
+{
+	struct buf_pool *p = &st->pools[pool];
+	size_t ring_size = count * sizeof(struct io_uring_buf);
+	void *ring = mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
+			  -1, 0);
 	if (ring == MAP_FAILED)
-		return;
-	/* Pages are only touched once a buffer is used, so idle loops cost little memory. */
-	void *mem = mmap(NULL, (size_t)RECV_BUFFERS * RECV_BUF_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+		return -errno;
+	void *mem = mmap(NULL, count * size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
+			 -1, 0);
 	if (mem == MAP_FAILED) {
-		munmap(ring, st->bufs_ring_size);
-		return;
+		munmap(ring, ring_size);
+		return -ENOMEM;
 	}
 	struct io_uring_buf_reg reg = {
-		.ring_addr = (uint64_t)(uintptr_t)ring,
-		.ring_entries = RECV_BUFFERS,
-		.bgid = RECV_BUF_GROUP,
-	};
-	if (io_uring_register_buf_ring(&st->ring, &reg, 0) < 0) {
-		munmap(ring, st->bufs_ring_size);
-		munmap(mem, (size_t)RECV_BUFFERS * RECV_BUF_SIZE);
-		return;
+		.ring_addr = (uint64_t)(uintptr_t)ring, .ring_entries = count, .bgid = (uint16_t)pool};
+	int rc = io_uring_register_buf_ring(&st->ring, &reg, 0);
+	if (rc < 0) {
+		munmap(ring, ring_size);
+		munmap(mem, count * size);
+		return rc;
 	}
-	st->bufs = ring;
-	st->buf_mem = mem;
-	io_uring_buf_ring_init(st->bufs);
-	for (int i = 0; i < RECV_BUFFERS; i++)
-		io_uring_buf_ring_add(st->bufs, buffer_at(st, i), RECV_BUF_SIZE, (unsigned short)i,
-				      io_uring_buf_ring_mask(RECV_BUFFERS), i);
-	io_uring_buf_ring_advance(st->bufs, RECV_BUFFERS);
+	*p = (struct buf_pool){.ring = ring, .mem = mem, .count = count, .size = size};
+	io_uring_buf_ring_init(p->ring);
+	for (unsigned i = 0; i < count; i++)
+		buffer_give_back(st, buffer_id_of(pool, (int)i));
+	return 0;
+}
+
+static void pool_free(struct buf_pool *p)
+{
+	if (p->ring == NULL)
+		return;
+	munmap(p->ring, p->count * sizeof(struct io_uring_buf));
+	munmap(p->mem, p->count * p->size);
 }
 
 /* ---- setup ---- */
@@ -163,7 +189,9 @@ static int uring_init(struct ev_loop *loop)
 		io_uring_queue_exit(&st->ring);
 		goto out_free;
 	}
-	buffers_setup(st);
+	pool_setup(st, POOL_STREAM, STREAM_BUFFERS, STREAM_BUF_SIZE);
+	st->dgram_msg = (struct msghdr){.msg_namelen = sizeof(struct sockaddr_storage),
+					.msg_controllen = DGRAM_CONTROL};
 	loop->backend_state = st;
 	return 0;
 
@@ -177,11 +205,9 @@ out_free:
 static void uring_free(struct ev_loop *loop)
 {
 	struct uring_state *st = loop->backend_state;
-	io_uring_queue_exit(&st->ring); /* also drops the buffer ring's registration */
-	if (st->bufs != NULL) {
-		munmap(st->bufs, st->bufs_ring_size);
-		munmap(st->buf_mem, (size_t)RECV_BUFFERS * RECV_BUF_SIZE);
-	}
+	io_uring_queue_exit(&st->ring); /* also drops the buffer rings' registration */
+	for (int i = 0; i < NPOOLS; i++)
+		pool_free(&st->pools[i]);
 	close(st->epfd);
 	free(st->fds);
 	free(st->rearm);
@@ -212,24 +238,39 @@ static void epoll_fd_arm(struct uring_state *st)
 
 /* ---- completion receives ---- */
 
+/* Streams: one-shot receives, so that pausing input bounds what we take in to the one in
+ * flight (a multishot receive would keep reading into our buffers until cancelled).
+ * Datagrams have no such pause: multishot recvmsg, armed once. */
 static int recv_arm(struct ev_loop *loop, struct uring_state *st, int fd)
 {
 	struct io_uring_sqe *sqe = get_sqe(st);
 	if (sqe == NULL)
 		return -EBUSY;
-	io_uring_prep_recv(sqe, fd, NULL, RECV_BUF_SIZE, 0);
+	uint32_t gen = loop->watches[fd].recv_gen;
+	if (st->fds[fd].datagrams) {
+		io_uring_prep_recvmsg_multishot(sqe, fd, &st->dgram_msg, 0);
+		sqe->buf_group = POOL_DGRAM;
+		io_uring_sqe_set_data64(sqe, user_data_of(KIND_RECVMSG, fd, gen));
+	} else {
+		io_uring_prep_recv(sqe, fd, NULL, STREAM_BUF_SIZE, 0);
+		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST; /* we just emptied it: wait first */
+		sqe->buf_group = POOL_STREAM;
+		io_uring_sqe_set_data64(sqe, user_data_of(KIND_RECV, fd, gen));
+	}
 	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = RECV_BUF_GROUP;
-	io_uring_sqe_set_data64(sqe, user_data_of(KIND_RECV, fd, loop->watches[fd].recv_gen));
 	st->fds[fd].recv_armed = true;
 	return 0;
 }
 
-static int uring_recv_start(struct ev_loop *loop, int fd)
+static int uring_recv_start(struct ev_loop *loop, int fd, bool datagrams)
 {
 	struct uring_state *st = loop->backend_state;
-	if (st->bufs == NULL)
+	int pool = datagrams ? POOL_DGRAM : POOL_STREAM;
+	if (st->pools[pool].ring == NULL && datagrams) /* set up on first use: 2 MiB */
+		pool_setup(st, POOL_DGRAM, DGRAM_BUFFERS, DGRAM_BUF_SIZE);
+	if (st->pools[pool].ring == NULL)
 		return -ENOTSUP;
+	st->fds[fd].datagrams = datagrams;
 	st->fds[fd].recv_wanted = true;
 	if (!st->fds[fd].recv_armed)
 		return recv_arm(loop, st, fd);
@@ -247,8 +288,8 @@ static void uring_recv_stop(struct ev_loop *loop, int fd, bool gone)
 		return;
 	struct io_uring_sqe *sqe = get_sqe(st);
 	if (sqe != NULL) {
-		io_uring_prep_cancel64(sqe, user_data_of(KIND_RECV, fd, loop->watches[fd].recv_gen),
-				       0);
+		int kind = u->datagrams ? KIND_RECVMSG : KIND_RECV;
+		io_uring_prep_cancel64(sqe, user_data_of(kind, fd, loop->watches[fd].recv_gen), 0);
 		io_uring_sqe_set_data64(sqe, KIND_IGNORE);
 	}
 	/* Submitted now, so that close(fd) right after really closes the socket: an
@@ -260,6 +301,33 @@ static void uring_recv_stop(struct ev_loop *loop, int fd, bool gone)
 static void uring_buffer_release(struct ev_loop *loop, int id)
 {
 	buffer_give_back(loop->backend_state, id);
+}
+
+static bool uring_datagram_of(struct ev_loop *loop, const struct ev_fired *f,
+			      struct ev_datagram *dg)
+{
+	struct uring_state *st = loop->backend_state;
+	struct msghdr *msg = &st->dgram_msg;
+	if (f->buf == NULL || f->res <= 0)
+		return false;
+	struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(f->buf, (int)f->res, msg);
+	if (o == NULL)
+		return false;
+	*dg = (struct ev_datagram){
+		.data = io_uring_recvmsg_payload(o, msg),
+		.len = io_uring_recvmsg_payload_length(o, (int)f->res, msg),
+		.truncated = (o->flags & MSG_TRUNC) != 0,
+		.peer = io_uring_recvmsg_name(o),
+		.peerlen = o->namelen,
+	};
+	for (struct cmsghdr *cm = io_uring_recvmsg_cmsg_firsthdr(o, msg); cm != NULL;
+	     cm = io_uring_recvmsg_cmsg_nexthdr(o, msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+			memcpy(&dg->rx_time, CMSG_DATA(cm), sizeof(dg->rx_time));
+			dg->has_rx_time = true;
+		}
+	}
+	return true;
 }
 
 /* ---- waiting ---- */
@@ -290,19 +358,26 @@ static bool harvest(struct ev_loop *loop, struct uring_state *st, const struct i
 		st->epoll_polled = false;
 		st->epoll_ready = true;
 		return false;
-	case KIND_RECV: {
+	case KIND_RECV:
+	case KIND_RECVMSG: {
+		if (buf_id >= 0)
+			buf_id = buffer_id_of(kind_of(ud) == KIND_RECV ? POOL_STREAM : POOL_DGRAM,
+					      buf_id);
 		if (gen_of(ud) != loop->watches[fd].recv_gen) { /* the fd was forgotten */
 			if (buf_id >= 0)
 				buffer_give_back(st, buf_id);
 			return false;
 		}
-		st->fds[fd].recv_armed = false;
-		queue_rearm(st, fd);
+		if (!(cqe->flags & IORING_CQE_F_MORE)) { /* the receive is over: arm another */
+			st->fds[fd].recv_armed = false;
+			queue_rearm(st, fd);
+		}
 		if (cqe->res == -ENOBUFS || cqe->res == -ECANCELED || cqe->res == -EINTR)
 			return false; /* buffers come back as callbacks return; armed again */
 		*f = (struct ev_fired){
 			.fd = fd,
 			.recv = true,
+			.datagram = kind_of(ud) == KIND_RECVMSG,
 			.recv_gen = gen_of(ud),
 			.res = cqe->res,
 			.buf = buf_id >= 0 ? buffer_at(st, buf_id) : NULL,
@@ -361,5 +436,6 @@ const struct ev_backend ev_backend_uring = {
 	.recv_start = uring_recv_start,
 	.recv_stop = uring_recv_stop,
 	.buffer_release = uring_buffer_release,
+	.datagram_of = uring_datagram_of,
 };
 #endif

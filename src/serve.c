@@ -247,7 +247,7 @@ static int worker_init(struct server *s, struct worker *w, size_t index, int max
 {
 	char err[NET_ERR_LEN];
 	*w = (struct worker){.s = s, .index = index, .ctl = {-1, -1}};
-	w->loop = ev_loop_new(max_fds, NULL, err, sizeof(err));
+	w->loop = ev_loop_new(max_fds, s->cfg.event_loop, err, sizeof(err));
 	if (w->loop == NULL) {
 		cli_error("%s", err);
 		return -1;
@@ -307,6 +307,7 @@ static void server_free(struct server *s)
 	free(s->cfg.bind);
 	free(s->cfg.metrics);
 	free(s->cfg.log_file);
+	free(s->cfg.event_loop);
 }
 
 static void *worker_main(void *arg)

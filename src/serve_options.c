@@ -48,6 +48,20 @@ static int metrics_addr_check(const char *value, char *why, size_t whylen)
 	return 0;
 }
 
+/* --event-loop: a backend this build has. */
+static int event_loop_check(const char *value, char *why, size_t whylen)
+{
+	static const char *const names[] = {"epoll", "poll", "uring", NULL};
+	if (value[0] == '\0')
+		return 0; /* the default */
+	for (size_t i = 0; names[i] != NULL; i++) {
+		if (strcmp(value, names[i]) == 0)
+			return 0;
+	}
+	snprintf(why, whylen, _("expected epoll, poll or uring, got '%s'"), value);
+	return -1;
+}
+
 const struct opt_desc serve_options[] = {
 	{.name = "bind", .type = OPT_STRING, .offset = offsetof(struct serve_config, bind),
 	 .metavar = "HOST", .help = N_("host for the default endpoints (default: 127.0.0.1)")},
@@ -78,7 +92,11 @@ const struct opt_desc serve_options[] = {
 	 .help = N_("worker threads, each with its own loop; 0 = one per CPU")},
 	{.name = "busy-poll", .type = OPT_UINT, .offset = offsetof(struct serve_config, busy_poll_us),
 	 .min = 0, .max = MAX_BUSY_POLL_US, .metavar = "USEC",
-	 .help = N_("after traffic, poll this long before sleeping (lower latency, more CPU); 0 = off")},
+	 .help = N_("spin this long after traffic before sleeping; 0 = off")},
+	{.name = "event-loop", .type = OPT_STRING,
+	 .offset = offsetof(struct serve_config, event_loop), .metavar = "NAME",
+	 .help = N_("epoll (default), poll or uring (io_uring, else epoll)"),
+	 .check = event_loop_check},
 	{.name = "metrics", .type = OPT_STRING, .offset = offsetof(struct serve_config, metrics),
 	 .metavar = "ADDR", .help = N_("serve Prometheus metrics over HTTP at ADDR (tcp or unix)"),
 	 .check = metrics_addr_check},

@@ -576,9 +576,14 @@ static void server_add_conn(struct stream_server *srv, int fd, const struct sock
 	c->last_activity_ms = ev_now_ms(srv->loop);
 	ev_timer_init(&c->timer, conn_on_timer, c);
 	net_format_sockaddr((const struct sockaddr *)ss, sslen, c->peer, sizeof(c->peer));
-	c->completions = ev_loop_can_recv(srv->loop);
-	if (ev_io_start(srv->loop, fd, c->completions ? EV_NONE : EV_READ, conn_on_io, c) < 0 ||
-	    (c->completions && ev_recv_start(srv->loop, fd, conn_on_recv) < 0)) {
+	/* Completion receives where the loop has them (io_uring), readiness otherwise. */
+	int rc = ev_io_start(srv->loop, fd, EV_NONE, conn_on_io, c);
+	if (rc == 0) {
+		c->completions = ev_recv_start(srv->loop, fd, conn_on_recv) == 0;
+		if (!c->completions)
+			rc = ev_io_set(srv->loop, fd, EV_READ);
+	}
+	if (rc < 0) {
 		ev_io_stop(srv->loop, fd);
 		__atomic_sub_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
 		close(fd);
