@@ -144,8 +144,9 @@ static void on_readable(struct ev_loop *loop, int fd, void *data, int events)
 			.peerlen = m->msg_namelen,
 			.data = ep->inbuf[i],
 			.len = ep->in[i].msg_len,
-			.rx_time = rx_time_of(m),
 		};
+		if (ep->service->wants_rx_time)
+			req.rx_time = rx_time_of(m);
 		ssize_t len = answer(ep, &req, (m->msg_flags & MSG_TRUNC) != 0, ep->outbuf[queued]);
 		if (len < 0)
 			continue;
@@ -178,7 +179,7 @@ static void on_datagram(struct ev_loop *loop, int fd, void *data, const struct e
 	};
 	if (dg->has_rx_time)
 		req.rx_time = dg->rx_time;
-	else
+	else if (ep->service->wants_rx_time)
 		clock_gettime(CLOCK_REALTIME, &req.rx_time);
 	ssize_t len = answer(ep, &req, dg->truncated, ep->outbuf[0]);
 	if (len < 0)
@@ -213,8 +214,10 @@ struct dgram_endpoint *dgram_endpoint_new(struct ev_loop *loop, int fd, const ch
 	ep->stats = stats;
 	snprintf(ep->endpoint, sizeof(ep->endpoint), "%s", endpoint);
 	prepare_receive(ep, BATCH);
-	int one = 1; /* arrival times from the kernel, for SNTP's receive timestamp */
-	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	if (service->wants_rx_time) { /* arrival times from the kernel: SNTP's receive time */
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	}
 	/* Completions where the loop has them (io_uring), readiness and recvmmsg otherwise. */
 	if (ev_io_start(loop, fd, EV_NONE, on_readable, ep) < 0)
 		goto out_free_buffers;

@@ -23,12 +23,16 @@ struct dgram_request {
 	socklen_t peerlen;
 	const uint8_t *data;
 	size_t len;
-	struct timespec rx_time; /* CLOCK_REALTIME on arrival (kernel timestamp when available) */
+	struct timespec rx_time; /* CLOCK_REALTIME on arrival (the kernel's timestamp when it
+				  * gave one); zero unless the service wants_rx_time */
 };
 
 struct dgram_service {
 	const char *name;
 	uint16_t allowed_low_port; /* the one source port < 1024 answered (NTP's 123), or 0 */
+	/* req->rx_time is wanted: the kernel's arrival timestamp is switched on for the socket
+	 * (SO_TIMESTAMPNS). Without it rx_time is zero and datagrams cost no clock reads. */
+	bool wants_rx_time;
 	/* Write the reply to out (outcap bytes). Returns its length, or -1 for no reply. */
 	ssize_t (*reply)(void *ctx, const struct dgram_request *req, uint8_t *out, size_t outcap);
 	/* Optional: the reply to a rate-limited request (SNTP's KoD RATE), or -1 for none. */

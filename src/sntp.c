@@ -126,6 +126,7 @@ static ssize_t sntp_rate_limited(void *ctx, const struct dgram_request *req, uin
 static const struct dgram_service sntp_dgram = {
 	.name = "sntp",
 	.allowed_low_port = NTP_PORT,
+	.wants_rx_time = true,
 	.reply = sntp_reply,
 	.rate_limited_reply = sntp_rate_limited,
 };

@@ -89,6 +89,7 @@ static const struct stream_service time_seed_stream = {
 
 static const struct dgram_service time_seed_dgram = {
 	.name = "time",
+	.wants_rx_time = true,
 	.reply = time_seed_reply,
 };
 
