@@ -89,7 +89,9 @@ void ev_recv_stop(struct ev_loop *loop, int fd);
 int ev_datagrams_start(struct ev_loop *loop, int fd, ev_datagram_fn *fn);
 
 void ev_timer_init(struct ev_timer *timer, ev_timer_fn *fn, void *data);
-/* (Re)arm to fire once, after_ms from now. Callbacks may re-arm their own timer. */
+/* (Re)arm to fire once, after_ms from now. Callbacks may re-arm their own timer. Only
+ * arming a timer that is not armed can fail (-ENOMEM, growing the heap): re-arming an armed
+ * one, or one from its own callback, reuses its slot and never allocates. */
 int ev_timer_start(struct ev_loop *loop, struct ev_timer *timer, uint64_t after_ms);
 void ev_timer_stop(struct ev_loop *loop, struct ev_timer *timer);
 bool ev_timer_armed(const struct ev_timer *timer);

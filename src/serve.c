@@ -155,7 +155,8 @@ static void on_stop_timer(struct ev_loop *loop, struct ev_timer *t, void *data)
 		ev_loop_stop(loop);
 		return;
 	}
-	ev_timer_start(loop, t, SHUTDOWN_POLL_MS);
+	if (ev_timer_start(loop, t, SHUTDOWN_POLL_MS) < 0)
+		ev_loop_stop(loop); /* cannot wait for the drain: stop now rather than never */
 }
 
 /* No longer accept or answer; let queued output drain, then stop this worker's loop. */
@@ -170,7 +171,8 @@ static void worker_drain(struct worker *w)
 	for (size_t i = 0; i < w->nstreams; i++)
 		stream_server_drain(w->streams[i]);
 	w->stop_deadline_ms = ev_now_ms(w->loop) + SHUTDOWN_GRACE_MS;
-	ev_timer_start(w->loop, &w->stop_timer, 0);
+	if (ev_timer_start(w->loop, &w->stop_timer, 0) < 0)
+		ev_loop_stop(w->loop); /* out of memory: stop without the drain, not never */
 }
 
 static void on_ctl(struct ev_loop *loop, int fd, void *data, int events)

@@ -20,6 +20,7 @@
 #define ACCEPT_PAUSE_MS     100   /* out of fds: retry this often (or when a conn closes) */
 #define LINGER_MS           2000  /* after our FIN, how long we drain input before close */
 #define REFUSE_LOG_EVERY_MS 5000  /* rate of "refused" log lines under a flood */
+#define NO_DEADLINE_MS      (24u * 3600u * 1000u) /* see conn_arm_timer */
 /* Bytes received while input was paused: at most the one receive that was in flight, a
  * loop buffer (ev_uring.c), but a pause, resume and pause again can add a second. */
 #define HELD_LIMIT          (2 * READ_CHUNK)
@@ -68,7 +69,7 @@ struct stream_conn {
 
 static bool conn_update_events(struct stream_conn *c);
 static void conn_on_recv(struct ev_loop *loop, int fd, void *data, uint8_t *buf, ssize_t n);
-static void conn_arm_timer(struct stream_conn *c);
+static int conn_arm_timer(struct stream_conn *c);
 static void conn_line_started(struct stream_conn *c);
 
 static size_t hard_output_limit(const struct stream_limits *l)
@@ -499,7 +500,11 @@ static void conn_on_timer(struct ev_loop *loop, struct ev_timer *t, void *data)
 	conn_arm_timer(c);
 }
 
-static void conn_arm_timer(struct stream_conn *c)
+/* The timer stays armed for the connection's whole life, a day out when no deadline
+ * applies: it keeps its slot in the loop's heap, and re-arming an armed timer (or one from
+ * its own callback) never allocates, so after the first arm at accept no ev_timer_start on
+ * it can fail, and conn_free can always reap through it. */
+static int conn_arm_timer(struct stream_conn *c)
 {
 	const struct stream_limits *l = &c->srv->limits;
 	uint64_t now = ev_now_ms(c->srv->loop);
@@ -513,8 +518,9 @@ static void conn_arm_timer(struct stream_conn *c)
 		    c->line_started_ms + l->request_timeout_ms < due)
 			due = c->line_started_ms + l->request_timeout_ms;
 	}
-	if (due != UINT64_MAX)
-		ev_timer_start(c->srv->loop, &c->timer, due > now ? due - now : 0);
+	if (due == UINT64_MAX)
+		due = now + NO_DEADLINE_MS;
+	return ev_timer_start(c->srv->loop, &c->timer, due > now ? due - now : 0);
 }
 
 /* A request began: make sure the timer fires by its deadline (slowloris). */
@@ -522,7 +528,7 @@ static void conn_line_started(struct stream_conn *c)
 {
 	c->line_started_ms = ev_now_ms(c->srv->loop);
 	unsigned limit = c->srv->limits.request_timeout_ms;
-	if (limit && (!ev_timer_armed(&c->timer) || c->timer.due_ms > c->line_started_ms + limit))
+	if (limit && c->timer.due_ms > c->line_started_ms + limit)
 		ev_timer_start(c->srv->loop, &c->timer, limit);
 }
 
@@ -551,21 +557,29 @@ static void server_pause_accept(struct stream_server *srv, int err)
 			 srv->service->name, srv->endpoint, strerror(err), srv->nconns);
 		srv->last_pause_log_ms = now;
 	}
+	/* Without the timer that would resume it, a paused listener would stay off for good:
+	 * then keep accepting (and failing) rather than stop serving. */
+	if (ev_timer_start(srv->loop, &srv->accept_retry, ACCEPT_PAUSE_MS) < 0)
+		return;
 	srv->accept_paused = true;
 	ev_io_set(srv->loop, srv->listen_fd, EV_NONE);
-	ev_timer_start(srv->loop, &srv->accept_retry, ACCEPT_PAUSE_MS);
 }
 
 /* The caller has taken the connection's slot in active_conns; a failure gives it back. */
+static void server_refuse(struct stream_server *srv, int fd, const char *why)
+{
+	__atomic_sub_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
+	close(fd);
+	log_refused(srv, why);
+	STAT_ADD(srv->stats, conns_refused, 1);
+}
+
 static void server_add_conn(struct stream_server *srv, int fd, const struct sockaddr_storage *ss,
 			    socklen_t sslen)
 {
 	struct stream_conn *c = calloc(1, sizeof(*c) + srv->service->state_size);
 	if (c == NULL) {
-		__atomic_sub_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
-		close(fd);
-		log_refused(srv, "out of memory");
-		STAT_ADD(srv->stats, conns_refused, 1);
+		server_refuse(srv, fd, "out of memory");
 		return;
 	}
 	c->srv = srv;
@@ -575,6 +589,11 @@ static void server_add_conn(struct stream_server *srv, int fd, const struct sock
 	buf_init(&c->held, HELD_LIMIT);
 	c->last_activity_ms = ev_now_ms(srv->loop);
 	ev_timer_init(&c->timer, conn_on_timer, c);
+	if (conn_arm_timer(c) < 0) { /* the timer's slot is taken here, once (conn_arm_timer) */
+		free(c);
+		server_refuse(srv, fd, "out of memory");
+		return;
+	}
 	net_format_sockaddr((const struct sockaddr *)ss, sslen, c->peer, sizeof(c->peer));
 	/* Completion receives where the loop has them (io_uring), readiness otherwise. */
 	int rc = ev_io_start(srv->loop, fd, EV_NONE, conn_on_io, c);
@@ -585,11 +604,9 @@ static void server_add_conn(struct stream_server *srv, int fd, const struct sock
 	}
 	if (rc < 0) {
 		ev_io_stop(srv->loop, fd);
-		__atomic_sub_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
-		close(fd);
+		ev_timer_stop(srv->loop, &c->timer);
 		free(c);
-		log_refused(srv, "event loop registration failed");
-		STAT_ADD(srv->stats, conns_refused, 1);
+		server_refuse(srv, fd, "event loop registration failed");
 		return;
 	}
 	if (ss->ss_family != AF_UNIX)
@@ -602,7 +619,6 @@ static void server_add_conn(struct stream_server *srv, int fd, const struct sock
 	STAT_ADD(srv->stats, conns_accepted, 1);
 	STAT_ADD(srv->stats, conns_active, 1);
 	log_info("%s: %s: connection from %s", srv->service->name, srv->endpoint, c->peer);
-	conn_arm_timer(c);
 	if (srv->service->on_open != NULL) {
 		CALLBACK(c, srv->service->on_open(c, srv->ctx, c->state));
 		if (conn_settle(c))
