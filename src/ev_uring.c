@@ -272,8 +272,8 @@ static int uring_recv_start(struct ev_loop *loop, int fd, bool datagrams)
 		return -ENOTSUP;
 	st->fds[fd].datagrams = datagrams;
 	st->fds[fd].recv_wanted = true;
-	if (!st->fds[fd].recv_armed)
-		return recv_arm(loop, st, fd);
+	if (!st->fds[fd].recv_armed && recv_arm(loop, st, fd) < 0)
+		queue_rearm(st, fd); /* no submission slot now: before the next wait */
 	return 0;
 }
 
@@ -332,16 +332,19 @@ static bool uring_datagram_of(struct ev_loop *loop, const struct ev_fired *f,
 
 /* ---- waiting ---- */
 
+/* An fd that finds no submission slot stays on the list for the next round. */
 static void rearm_pending(struct ev_loop *loop, struct uring_state *st)
 {
+	int kept = 0;
 	for (int i = 0; i < st->nrearm; i++) {
 		int fd = st->rearm[i];
 		struct uring_fd *u = &st->fds[fd];
-		u->on_rearm_list = false;
-		if (u->recv_wanted && !u->recv_armed)
-			recv_arm(loop, st, fd);
+		if (u->recv_wanted && !u->recv_armed && recv_arm(loop, st, fd) < 0)
+			st->rearm[kept++] = fd;
+		else
+			u->on_rearm_list = false;
 	}
-	st->nrearm = 0;
+	st->nrearm = kept;
 	epoll_fd_arm(st);
 }
 
@@ -405,7 +408,8 @@ static int uring_wait(struct ev_loop *loop, int timeout_ms)
 					       .tv_nsec = (long long)(timeout_ms % 1000) * 1000000};
 		rc = io_uring_submit_and_wait_timeout(&st->ring, &cqe, 1, &ts, NULL);
 	}
-	if (rc < 0 && rc != -ETIME && rc != -EBUSY)
+	/* -EBUSY, -EAGAIN: the completion queue is full; reaping it below makes room. */
+	if (rc < 0 && rc != -ETIME && rc != -EBUSY && rc != -EAGAIN)
 		return rc;
 	int n = 0;
 	unsigned head, seen = 0;
