@@ -175,13 +175,19 @@ int ev_io_start(struct ev_loop *loop, int fd, int events, ev_io_fn *fn, void *da
 	return 0;
 }
 
-int ev_recv_start(struct ev_loop *loop, int fd, ev_recv_fn *fn)
+/* Ask the backend to receive on a watched fd: 0, -ENOTSUP (readiness only) or -errno. */
+static int receives_start(struct ev_loop *loop, int fd, bool datagrams)
 {
 	if (loop->backend->recv_start == NULL)
 		return -ENOTSUP;
 	if (fd < 0 || fd >= loop->max_fds || loop->watches[fd].fn == NULL)
 		return -EBADF;
-	int rc = loop->backend->recv_start(loop, fd, false);
+	return loop->backend->recv_start(loop, fd, datagrams);
+}
+
+int ev_recv_start(struct ev_loop *loop, int fd, ev_recv_fn *fn)
+{
+	int rc = receives_start(loop, fd, false);
 	if (rc == 0)
 		loop->watches[fd].recv_fn = fn;
 	return rc;
@@ -189,11 +195,7 @@ int ev_recv_start(struct ev_loop *loop, int fd, ev_recv_fn *fn)
 
 int ev_datagrams_start(struct ev_loop *loop, int fd, ev_datagram_fn *fn)
 {
-	if (loop->backend->recv_start == NULL)
-		return -ENOTSUP;
-	if (fd < 0 || fd >= loop->max_fds || loop->watches[fd].fn == NULL)
-		return -EBADF;
-	int rc = loop->backend->recv_start(loop, fd, true);
+	int rc = receives_start(loop, fd, true);
 	if (rc == 0)
 		loop->watches[fd].datagram_fn = fn;
 	return rc;
