@@ -28,7 +28,7 @@ struct ev_fired {
 	int buf_id;        /* the backend's buffer, given back after the callback; -1 none */
 };
 
-/* Each backend is the same four functions over the loop's state. */
+/* Each backend is these functions over the loop's state; the receive ones are optional. */
 struct ev_backend {
 	const char *name;
 	int (*init)(struct ev_loop *loop);
