@@ -184,26 +184,15 @@ void relay_cmd_topic(struct relay_client *cl, const struct irc_msg *m)
 		relay_nats_topic(cl->relay->nats, room, line);
 }
 
-struct count_acc {
-	const char *fold;
-	size_t n;
-};
-
-static void count_remote(const struct relay_remote *u, void *arg)
-{
-	struct count_acc *a = arg;
-	a->n += relay_remote_in(u, a->fold);
-}
-
 /* Members here and, with --nats, on the other relays. */
 static size_t room_population(struct relay *r, const struct relay_room *room)
 {
-	struct count_acc a = {room->fold, 0};
+	size_t n = 0;
 	for (size_t i = 0; i < room->nmembers; i++)
-		a.n += !room->members[i]->gone;
+		n += !room->members[i]->gone;
 	if (r->nats != NULL)
-		relay_nats_each(r->nats, count_remote, &a);
-	return a.n;
+		n += relay_nats_count_in(r->nats, room->fold);
+	return n;
 }
 
 static void list_one(void *value, void *arg)

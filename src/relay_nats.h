@@ -75,6 +75,8 @@ const struct relay_remote *relay_nats_find(const struct relay_nats *n, const cha
 void relay_nats_each(const struct relay_nats *n,
                      void (*fn)(const struct relay_remote *u, void *arg), void *arg);
 bool relay_remote_in(const struct relay_remote *u, const char *room_fold);
+/* How many users on other relays are in the room. */
+size_t relay_nats_count_in(const struct relay_nats *n, const char *room_fold);
 /* Rooms that users on other relays are in: fn(name, fold, how many of them). */
 void relay_nats_each_room(const struct relay_nats *n,
                           void (*fn)(const char *name, const char *fold, size_t count, void *arg),

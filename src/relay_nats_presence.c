@@ -165,6 +165,13 @@ static void count_in_room(const struct relay_remote *u, void *arg)
 	rc->count += relay_remote_in(u, rc->fold);
 }
 
+size_t relay_nats_count_in(const struct relay_nats *n, const char *room_fold)
+{
+	struct room_count rc = {room_fold, 0};
+	relay_nats_each(n, count_in_room, &rc);
+	return rc.count;
+}
+
 struct each_room_arg {
 	const struct relay_nats *n;
 	void (*fn)(const char *name, const char *fold, size_t count, void *arg);
@@ -177,10 +184,9 @@ static void each_room_name(void *value, void *arg)
 	struct each_room_arg *ea = arg;
 	const char *name = value;
 	const char *fold = name + strlen(name) + 1;
-	struct room_count rc = {fold, 0};
-	relay_nats_each(ea->n, count_in_room, &rc);
-	if (rc.count > 0)
-		ea->fn(name, fold, rc.count, ea->arg);
+	size_t count = relay_nats_count_in(ea->n, fold);
+	if (count > 0)
+		ea->fn(name, fold, count, ea->arg);
 }
 
 void relay_nats_each_room(const struct relay_nats *n,
