@@ -83,6 +83,15 @@ out_nomem:
 	return NULL;
 }
 
+bool ev_backend_known(const char *name)
+{
+	for (size_t i = 0; backends[i] != NULL; i++) {
+		if (strcmp(name, backends[i]->name) == 0)
+			return true;
+	}
+	return false;
+}
+
 void ev_loop_free(struct ev_loop *loop)
 {
 	if (loop == NULL)

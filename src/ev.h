@@ -49,6 +49,8 @@ struct ev_timer {
  * so once per process on the log. */
 struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t errlen);
 void ev_loop_free(struct ev_loop *loop);
+/* Whether this build has the backend called name. */
+bool ev_backend_known(const char *name);
 const char *ev_loop_backend(const struct ev_loop *loop);
 int ev_loop_max_fds(const struct ev_loop *loop);
 

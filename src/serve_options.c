@@ -51,13 +51,8 @@ static int metrics_addr_check(const char *value, char *why, size_t whylen)
 /* --event-loop: a backend this build has. */
 static int event_loop_check(const char *value, char *why, size_t whylen)
 {
-	static const char *const names[] = {"epoll", "poll", "uring", NULL};
-	if (value[0] == '\0')
-		return 0; /* the default */
-	for (size_t i = 0; names[i] != NULL; i++) {
-		if (strcmp(value, names[i]) == 0)
-			return 0;
-	}
+	if (value[0] == '\0' || ev_backend_known(value))
+		return 0; /* empty: the default */
 	snprintf(why, whylen, _("expected epoll, poll or uring, got '%s'"), value);
 	return -1;
 }

@@ -96,3 +96,10 @@ def test_refused_uring_falls_back_to_epoll_and_says_so_once(serve, tmp_path):
     assert len(notes) == 1, srv.stderr
     assert "Operation not permitted" in notes[0] and "using epoll" in notes[0]
     assert "event loop: epoll" in srv.stderr
+
+
+def test_unknown_event_loop_is_refused_before_anything_starts():
+    res = run_sockit("serve", "--event-loop", "kqueue", "--echo", "tcp:127.0.0.1:0", timeout=10)
+    assert res.returncode == 64, res.stderr
+    assert b"--event-loop: expected epoll, poll or uring, got 'kqueue'" in res.stderr
+    assert b"listening" not in res.stderr
