@@ -165,34 +165,6 @@ static void on_readable(struct ev_loop *loop, int fd, void *data, int events)
 	prepare_receive(ep, (size_t)n);
 }
 
-/* A datagram the loop received for us (io_uring): answered at once with one sendto, which
- * is all a batch of one costs anyway. */
-static void on_datagram(struct ev_loop *loop, int fd, void *data, const struct ev_datagram *dg)
-{
-	(void)loop;
-	struct dgram_endpoint *ep = data;
-	struct dgram_request req = {
-		.peer = dg->peer,
-		.peerlen = dg->peerlen,
-		.data = dg->data,
-		.len = dg->len,
-	};
-	if (dg->has_rx_time)
-		req.rx_time = dg->rx_time;
-	else if (ep->service->wants_rx_time)
-		clock_gettime(CLOCK_REALTIME, &req.rx_time);
-	ssize_t len = answer(ep, &req, dg->truncated, ep->outbuf[0]);
-	if (len < 0)
-		return;
-	if (sendto(fd, ep->outbuf[0], (size_t)len, MSG_DONTWAIT, dg->peer, dg->peerlen) < 0) {
-		log_debug("%s: %s: send: %s", ep->service->name, ep->endpoint, strerror(errno));
-		STAT_ADD(ep->stats, drops, 1);
-		return;
-	}
-	STAT_ADD(ep->stats, replies, 1);
-	STAT_ADD(ep->stats, bytes_out, (uint64_t)len);
-}
-
 struct dgram_endpoint *dgram_endpoint_new(struct ev_loop *loop, int fd, const char *endpoint,
 					  const struct dgram_service *service, void *ctx,
 					  struct dgram_guard *guard, struct service_stats *stats)
@@ -218,13 +190,12 @@ struct dgram_endpoint *dgram_endpoint_new(struct ev_loop *loop, int fd, const ch
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	}
-	/* Completions where the loop has them (io_uring), readiness and recvmmsg otherwise. */
-	if (ev_io_start(loop, fd, EV_NONE, on_readable, ep) < 0)
+	/* Readiness and recvmmsg on every loop, io_uring's too: a receive in flight in io_uring
+	 * would keep a killed server's socket open (the kernel cancels it asynchronously), and
+	 * in the SO_REUSEPORT group a restarted server would share its port with the dead one,
+	 * which then swallows a share of the datagrams. */
+	if (ev_io_start(loop, fd, EV_READ, on_readable, ep) < 0)
 		goto out_free_buffers;
-	if (ev_datagrams_start(loop, fd, on_datagram) < 0 && ev_io_set(loop, fd, EV_READ) < 0) {
-		ev_io_stop(loop, fd);
-		goto out_free_buffers;
-	}
 	return ep;
 
 out_free_buffers:

@@ -174,7 +174,7 @@ int ev_io_start(struct ev_loop *loop, int fd, int events, ev_io_fn *fn, void *da
 	if (fd < 0 || fd >= loop->max_fds)
 		return -EMFILE;
 	struct ev_io_watch *w = &loop->watches[fd];
-	if (w->recv_fn != NULL || w->datagram_fn != NULL)
+	if (w->recv_fn != NULL)
 		loop->backend->recv_stop(loop, fd, true);
 	int rc = loop->backend->update(loop, fd, w->events, events);
 	if (rc < 0)
@@ -184,29 +184,15 @@ int ev_io_start(struct ev_loop *loop, int fd, int events, ev_io_fn *fn, void *da
 	return 0;
 }
 
-/* Ask the backend to receive on a watched fd: 0, -ENOTSUP (readiness only) or -errno. */
-static int receives_start(struct ev_loop *loop, int fd, bool datagrams)
+int ev_recv_start(struct ev_loop *loop, int fd, ev_recv_fn *fn)
 {
 	if (loop->backend->recv_start == NULL)
 		return -ENOTSUP;
 	if (fd < 0 || fd >= loop->max_fds || loop->watches[fd].fn == NULL)
 		return -EBADF;
-	return loop->backend->recv_start(loop, fd, datagrams);
-}
-
-int ev_recv_start(struct ev_loop *loop, int fd, ev_recv_fn *fn)
-{
-	int rc = receives_start(loop, fd, false);
+	int rc = loop->backend->recv_start(loop, fd);
 	if (rc == 0)
 		loop->watches[fd].recv_fn = fn;
-	return rc;
-}
-
-int ev_datagrams_start(struct ev_loop *loop, int fd, ev_datagram_fn *fn)
-{
-	int rc = receives_start(loop, fd, true);
-	if (rc == 0)
-		loop->watches[fd].datagram_fn = fn;
 	return rc;
 }
 
@@ -245,7 +231,7 @@ void ev_io_stop(struct ev_loop *loop, int fd)
 	if (fd < 0 || fd >= loop->max_fds)
 		return;
 	struct ev_io_watch *w = &loop->watches[fd];
-	if (w->recv_fn != NULL || w->datagram_fn != NULL)
+	if (w->recv_fn != NULL)
 		loop->backend->recv_stop(loop, fd, true);
 	loop->backend->update(loop, fd, w->events, EV_NONE);
 	*w = (struct ev_io_watch){.recv_gen = w->recv_gen + 1};
@@ -409,19 +395,6 @@ int ev_signal_start(struct ev_loop *loop, int signo, ev_signal_fn *fn, void *dat
 
 /* ---- the loop ---- */
 
-static void dispatch_receive(struct ev_loop *loop, const struct ev_fired *f,
-			     const struct ev_io_watch *w)
-{
-	if (!f->datagram) {
-		if (w->recv_fn != NULL)
-			w->recv_fn(loop, f->fd, w->data, f->buf, f->res);
-		return;
-	}
-	struct ev_datagram dg;
-	if (w->datagram_fn != NULL && loop->backend->datagram_of(loop, f, &dg))
-		w->datagram_fn(loop, f->fd, w->data, &dg);
-}
-
 int ev_loop_run(struct ev_loop *loop)
 {
 	loop->stopped = false;
@@ -441,8 +414,8 @@ int ev_loop_run(struct ev_loop *loop)
 			if (f->recv) {
 				/* Checked now, not when harvested: an earlier callback of this
 				 * batch may have closed fd and a new connection taken it. */
-				if (w->recv_gen == f->recv_gen)
-					dispatch_receive(loop, f, w);
+				if (w->recv_gen == f->recv_gen && w->recv_fn != NULL)
+					w->recv_fn(loop, fd, w->data, f->buf, f->res);
 				if (f->buf_id >= 0)
 					loop->backend->buffer_release(loop, f->buf_id);
 				continue;

@@ -5,9 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 #include <sys/types.h>
-#include <time.h>
 
 struct ev_loop;
 struct ev_timer;
@@ -21,18 +19,6 @@ typedef void ev_signal_fn(struct ev_loop *loop, int signo, void *data);
  * call), 0 at end of stream, or -errno. */
 typedef void ev_recv_fn(struct ev_loop *loop, int fd, void *data, uint8_t *buf, ssize_t n);
 
-/* A datagram the loop received; everything is valid only during the callback. */
-struct ev_datagram {
-	uint8_t *data;
-	size_t len;
-	bool truncated; /* longer than the loop's buffer: data holds the start */
-	const struct sockaddr *peer;
-	socklen_t peerlen;
-	bool has_rx_time; /* rx_time is the kernel's arrival time (SO_TIMESTAMPNS) */
-	struct timespec rx_time;
-};
-typedef void ev_datagram_fn(struct ev_loop *loop, int fd, void *data,
-			    const struct ev_datagram *dg);
 
 /* Owned by the caller (usually embedded in a connection) so that arming a timer never
  * allocates. Zero-initialised or ev_timer_init()ed before first use. */
@@ -87,8 +73,6 @@ void ev_io_stop(struct ev_loop *loop, int fd);
  * readiness and recv() then. */
 int ev_recv_start(struct ev_loop *loop, int fd, ev_recv_fn *fn);
 void ev_recv_stop(struct ev_loop *loop, int fd);
-/* The same for a datagram socket: every datagram is one call, until ev_io_stop(). */
-int ev_datagrams_start(struct ev_loop *loop, int fd, ev_datagram_fn *fn);
 
 void ev_timer_init(struct ev_timer *timer, ev_timer_fn *fn, void *data);
 /* (Re)arm to fire once, after_ms from now. Callbacks may re-arm their own timer. Only

@@ -11,7 +11,6 @@ struct ev_io_watch {
 	ev_io_fn *fn;
 	void *data;
 	ev_recv_fn *recv_fn; /* completion receives (ev_recv_start), or NULL */
-	ev_datagram_fn *datagram_fn; /* completion datagrams (ev_datagrams_start), or NULL */
 	uint32_t recv_gen;   /* bumped whenever the fd is forgotten or watched anew, so a
 			      * receive completing for an earlier owner of the fd is dropped */
 };
@@ -21,7 +20,6 @@ struct ev_fired {
 	int fd;
 	int events;
 	bool recv;
-	bool datagram;     /* a recv whose buf holds a datagram in the backend's layout */
 	uint32_t recv_gen; /* the watch's recv_gen when the receive was armed */
 	ssize_t res;       /* bytes received, 0 at end of stream, or -errno */
 	uint8_t *buf;
@@ -41,10 +39,9 @@ struct ev_backend {
 	int (*wait)(struct ev_loop *loop, int timeout_ms);
 	/* Optional (NULL: readiness only). Arm receives on fd until recv_stop; gone means the
 	 * fd is being forgotten and a receive in flight must be cancelled, not completed. */
-	int (*recv_start)(struct ev_loop *loop, int fd, bool datagrams);
+	int (*recv_start)(struct ev_loop *loop, int fd);
 	void (*recv_stop)(struct ev_loop *loop, int fd, bool gone);
 	void (*buffer_release)(struct ev_loop *loop, int buf_id);
-	bool (*datagram_of)(struct ev_loop *loop, const struct ev_fired *f, struct ev_datagram *dg);
 };
 
 #define EV_MAX_FIRED 1024

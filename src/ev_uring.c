@@ -1,9 +1,10 @@
 /* ev_uring.c - the io_uring backend: completion receives into a ring of provided buffers,
  * so a busy connection costs no recv call and no readiness report, only its share of one
  * io_uring_enter per loop iteration. Readiness (listeners, writability, pipes) goes through
- * an epoll set whose fd the ring polls: a poll or accept in flight in io_uring would hold
- * its socket open after the process dies (the kernel cancels them asynchronously), and a
- * restarted server must find its old listening socket closed. */
+ * an epoll set whose fd the ring polls, and so do datagram sockets (dgram.c): an operation
+ * in flight in io_uring holds its socket open after the process dies (the kernel cancels
+ * it asynchronously), and a restarted server must find its old listening and datagram
+ * sockets closed, not sharing its SO_REUSEPORT port. */
 #ifdef HAVE_LIBURING
 #include <errno.h>
 #include <liburing.h>
@@ -17,28 +18,16 @@
 #include "ev_internal.h"
 
 #define RING_ENTRIES   256   /* submission queue; the completion queue is twice this */
-/* Provided buffers, one pool per kind of receive; a buffer is only touched (and counts in
- * RSS) once the kernel has received into it. */
-#define STREAM_BUFFERS  64    /* a power of two */
-#define STREAM_BUF_SIZE 16384 /* bytes per stream receive at most */
-#define DGRAM_BUFFERS   32
-#define DGRAM_BUF_SIZE  (65536 + 512) /* a whole datagram, its source address and timestamp */
-#define DGRAM_CONTROL   64    /* cmsg room: one SCM_TIMESTAMPNS */
-
-enum { POOL_STREAM = 0, POOL_DGRAM = 1, NPOOLS };
+/* Provided buffers: a buffer is only touched (and counts in RSS) once the kernel has
+ * received into it. */
+#define RECV_BUFFERS   64    /* a power of two */
+#define RECV_BUF_SIZE  16384 /* bytes per receive at most */
+#define RECV_BUF_GROUP 0
 
 /* What a completion is for, in the low bits of its user_data. */
-enum { KIND_IGNORE = 0, KIND_EPOLL = 1, KIND_RECV = 2, KIND_RECVMSG = 3 };
-
-struct buf_pool {
-	struct io_uring_buf_ring *ring; /* NULL: not set up (or the kernel has none) */
-	uint8_t *mem;
-	unsigned count;
-	size_t size;
-};
+enum { KIND_IGNORE = 0, KIND_EPOLL = 1, KIND_RECV = 2 };
 
 struct uring_fd {
-	bool datagrams;     /* receives are multishot recvmsg, not recv */
 	bool recv_armed;    /* a receive is in flight */
 	bool recv_wanted;   /* ev_recv_start()ed and not stopped */
 	bool on_rearm_list; /* something may need arming before the next wait */
@@ -53,8 +42,8 @@ struct uring_state {
 	struct uring_fd *fds; /* indexed by fd, max_fds of them */
 	int *rearm;           /* fds to look at before the next wait */
 	int nrearm;
-	struct buf_pool pools[NPOOLS];
-	struct msghdr dgram_msg; /* what multishot recvmsg fills: its name and control sizes */
+	struct io_uring_buf_ring *bufs; /* NULL: the kernel has no provided-buffer rings */
+	uint8_t *buf_mem;
 };
 
 static uint64_t user_data_of(int kind, int fd, uint32_t gen)
@@ -98,64 +87,49 @@ static void queue_rearm(struct uring_state *st, int fd)
 
 /* ---- provided buffers ---- */
 
-/* A buffer id as the loop sees it: the pool in the high bits. */
-static int buffer_id_of(int pool, int id)
+#define BUF_RING_SIZE (RECV_BUFFERS * sizeof(struct io_uring_buf))
+
+static uint8_t *buffer_at(struct uring_state *st, int id)
 {
-	return pool << 16 | id;
+	return st->buf_mem + (size_t)id * RECV_BUF_SIZE;
 }
 
-static uint8_t *buffer_at(struct uring_state *st, int buffer_id)
+static void buffer_give_back(struct uring_state *st, int id)
 {
-	const struct buf_pool *p = &st->pools[buffer_id >> 16];
-	return p->mem + (size_t)(buffer_id & 0xffff) * p->size;
+	io_uring_buf_ring_add(st->bufs, buffer_at(st, id), RECV_BUF_SIZE, (unsigned short)id,
+			      io_uring_buf_ring_mask(RECV_BUFFERS), 0);
+	io_uring_buf_ring_advance(st->bufs, 1);
 }
 
-static void buffer_give_back(struct uring_state *st, int buffer_id)
+/* Registers the buffer ring; on a kernel without them (before 5.19) completion receives are
+ * simply not offered, and the loop's users fall back to readiness. */
+static void buffers_setup(struct uring_state *st)
 {
-	struct buf_pool *p = &st->pools[buffer_id >> 16];
-	int id = buffer_id & 0xffff;
-	io_uring_buf_ring_add(p->ring, p->mem + (size_t)id * p->size, (unsigned)p->size,
-			      (unsigned short)id, io_uring_buf_ring_mask(p->count), 0);
-	io_uring_buf_ring_advance(p->ring, 1);
-}
-
-/* Registers a pool's buffer ring; on a kernel without them (before 5.19) completion
- * receives are simply not offered, and the loop's users fall back to readiness. */
-static int pool_setup(struct uring_state *st, int pool, unsigned count, size_t size)
-{
-	struct buf_pool *p = &st->pools[pool];
-	size_t ring_size = count * sizeof(struct io_uring_buf);
-	void *ring = mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
-			  -1, 0);
+	void *ring = mmap(NULL, BUF_RING_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (ring == MAP_FAILED)
-		return -errno;
-	void *mem = mmap(NULL, count * size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
-			 -1, 0);
+		return;
+	void *mem = mmap(NULL, (size_t)RECV_BUFFERS * RECV_BUF_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (mem == MAP_FAILED) {
-		munmap(ring, ring_size);
-		return -ENOMEM;
+		munmap(ring, BUF_RING_SIZE);
+		return;
 	}
 	struct io_uring_buf_reg reg = {
-		.ring_addr = (uint64_t)(uintptr_t)ring, .ring_entries = count, .bgid = (uint16_t)pool};
-	int rc = io_uring_register_buf_ring(&st->ring, &reg, 0);
-	if (rc < 0) {
-		munmap(ring, ring_size);
-		munmap(mem, count * size);
-		return rc;
-	}
-	*p = (struct buf_pool){.ring = ring, .mem = mem, .count = count, .size = size};
-	io_uring_buf_ring_init(p->ring);
-	for (unsigned i = 0; i < count; i++)
-		buffer_give_back(st, buffer_id_of(pool, (int)i));
-	return 0;
-}
-
-static void pool_free(struct buf_pool *p)
-{
-	if (p->ring == NULL)
+		.ring_addr = (uint64_t)(uintptr_t)ring,
+		.ring_entries = RECV_BUFFERS,
+		.bgid = RECV_BUF_GROUP,
+	};
+	if (io_uring_register_buf_ring(&st->ring, &reg, 0) < 0) {
+		munmap(ring, BUF_RING_SIZE);
+		munmap(mem, (size_t)RECV_BUFFERS * RECV_BUF_SIZE);
 		return;
-	munmap(p->ring, p->count * sizeof(struct io_uring_buf));
-	munmap(p->mem, p->count * p->size);
+	}
+	st->bufs = ring;
+	st->buf_mem = mem;
+	io_uring_buf_ring_init(st->bufs);
+	for (int i = 0; i < RECV_BUFFERS; i++)
+		buffer_give_back(st, i);
 }
 
 /* ---- setup ---- */
@@ -189,9 +163,7 @@ static int uring_init(struct ev_loop *loop)
 		io_uring_queue_exit(&st->ring);
 		goto out_free;
 	}
-	pool_setup(st, POOL_STREAM, STREAM_BUFFERS, STREAM_BUF_SIZE);
-	st->dgram_msg = (struct msghdr){.msg_namelen = sizeof(struct sockaddr_storage),
-					.msg_controllen = DGRAM_CONTROL};
+	buffers_setup(st);
 	loop->backend_state = st;
 	return 0;
 
@@ -205,9 +177,11 @@ out_free:
 static void uring_free(struct ev_loop *loop)
 {
 	struct uring_state *st = loop->backend_state;
-	io_uring_queue_exit(&st->ring); /* also drops the buffer rings' registration */
-	for (int i = 0; i < NPOOLS; i++)
-		pool_free(&st->pools[i]);
+	io_uring_queue_exit(&st->ring); /* also drops the buffer ring's registration */
+	if (st->bufs != NULL) {
+		munmap(st->bufs, BUF_RING_SIZE);
+		munmap(st->buf_mem, (size_t)RECV_BUFFERS * RECV_BUF_SIZE);
+	}
 	close(st->epfd);
 	free(st->fds);
 	free(st->rearm);
@@ -238,39 +212,27 @@ static void epoll_fd_arm(struct uring_state *st)
 
 /* ---- completion receives ---- */
 
-/* Streams: one-shot receives, so that pausing input bounds what we take in to the one in
- * flight (a multishot receive would keep reading into our buffers until cancelled).
- * Datagrams have no such pause: multishot recvmsg, armed once. */
+/* One-shot receives, so that pausing input bounds what we take in to the one in flight (a
+ * multishot receive would keep reading into our buffers until cancelled). */
 static int recv_arm(struct ev_loop *loop, struct uring_state *st, int fd)
 {
 	struct io_uring_sqe *sqe = get_sqe(st);
 	if (sqe == NULL)
 		return -EBUSY;
-	uint32_t gen = loop->watches[fd].recv_gen;
-	if (st->fds[fd].datagrams) {
-		io_uring_prep_recvmsg_multishot(sqe, fd, &st->dgram_msg, 0);
-		sqe->buf_group = POOL_DGRAM;
-		io_uring_sqe_set_data64(sqe, user_data_of(KIND_RECVMSG, fd, gen));
-	} else {
-		io_uring_prep_recv(sqe, fd, NULL, STREAM_BUF_SIZE, 0);
-		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST; /* we just emptied it: wait first */
-		sqe->buf_group = POOL_STREAM;
-		io_uring_sqe_set_data64(sqe, user_data_of(KIND_RECV, fd, gen));
-	}
+	io_uring_prep_recv(sqe, fd, NULL, RECV_BUF_SIZE, 0);
+	sqe->ioprio |= IORING_RECVSEND_POLL_FIRST; /* we just emptied it: wait first */
 	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = RECV_BUF_GROUP;
+	io_uring_sqe_set_data64(sqe, user_data_of(KIND_RECV, fd, loop->watches[fd].recv_gen));
 	st->fds[fd].recv_armed = true;
 	return 0;
 }
 
-static int uring_recv_start(struct ev_loop *loop, int fd, bool datagrams)
+static int uring_recv_start(struct ev_loop *loop, int fd)
 {
 	struct uring_state *st = loop->backend_state;
-	int pool = datagrams ? POOL_DGRAM : POOL_STREAM;
-	if (st->pools[pool].ring == NULL && datagrams) /* set up on first use: 2 MiB */
-		pool_setup(st, POOL_DGRAM, DGRAM_BUFFERS, DGRAM_BUF_SIZE);
-	if (st->pools[pool].ring == NULL)
+	if (st->bufs == NULL)
 		return -ENOTSUP;
-	st->fds[fd].datagrams = datagrams;
 	st->fds[fd].recv_wanted = true;
 	if (!st->fds[fd].recv_armed && recv_arm(loop, st, fd) < 0)
 		queue_rearm(st, fd); /* no submission slot now: before the next wait */
@@ -288,8 +250,8 @@ static void uring_recv_stop(struct ev_loop *loop, int fd, bool gone)
 		return;
 	struct io_uring_sqe *sqe = get_sqe(st);
 	if (sqe != NULL) {
-		int kind = u->datagrams ? KIND_RECVMSG : KIND_RECV;
-		io_uring_prep_cancel64(sqe, user_data_of(kind, fd, loop->watches[fd].recv_gen), 0);
+		io_uring_prep_cancel64(sqe, user_data_of(KIND_RECV, fd, loop->watches[fd].recv_gen),
+				       0);
 		io_uring_sqe_set_data64(sqe, KIND_IGNORE);
 	}
 	/* Submitted now, so that close(fd) right after really closes the socket: an
@@ -301,33 +263,6 @@ static void uring_recv_stop(struct ev_loop *loop, int fd, bool gone)
 static void uring_buffer_release(struct ev_loop *loop, int id)
 {
 	buffer_give_back(loop->backend_state, id);
-}
-
-static bool uring_datagram_of(struct ev_loop *loop, const struct ev_fired *f,
-			      struct ev_datagram *dg)
-{
-	struct uring_state *st = loop->backend_state;
-	struct msghdr *msg = &st->dgram_msg;
-	if (f->buf == NULL || f->res <= 0)
-		return false;
-	struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(f->buf, (int)f->res, msg);
-	if (o == NULL)
-		return false;
-	*dg = (struct ev_datagram){
-		.data = io_uring_recvmsg_payload(o, msg),
-		.len = io_uring_recvmsg_payload_length(o, (int)f->res, msg),
-		.truncated = (o->flags & MSG_TRUNC) != 0,
-		.peer = io_uring_recvmsg_name(o),
-		.peerlen = o->namelen,
-	};
-	for (struct cmsghdr *cm = io_uring_recvmsg_cmsg_firsthdr(o, msg); cm != NULL;
-	     cm = io_uring_recvmsg_cmsg_nexthdr(o, msg, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
-			memcpy(&dg->rx_time, CMSG_DATA(cm), sizeof(dg->rx_time));
-			dg->has_rx_time = true;
-		}
-	}
-	return true;
 }
 
 /* ---- waiting ---- */
@@ -361,26 +296,19 @@ static bool harvest(struct ev_loop *loop, struct uring_state *st, const struct i
 		st->epoll_polled = false;
 		st->epoll_ready = true;
 		return false;
-	case KIND_RECV:
-	case KIND_RECVMSG: {
-		if (buf_id >= 0)
-			buf_id = buffer_id_of(kind_of(ud) == KIND_RECV ? POOL_STREAM : POOL_DGRAM,
-					      buf_id);
+	case KIND_RECV: {
 		if (gen_of(ud) != loop->watches[fd].recv_gen) { /* the fd was forgotten */
 			if (buf_id >= 0)
 				buffer_give_back(st, buf_id);
 			return false;
 		}
-		if (!(cqe->flags & IORING_CQE_F_MORE)) { /* the receive is over: arm another */
-			st->fds[fd].recv_armed = false;
-			queue_rearm(st, fd);
-		}
+		st->fds[fd].recv_armed = false; /* one-shot: arm the next before the next wait */
+		queue_rearm(st, fd);
 		if (cqe->res == -ENOBUFS || cqe->res == -ECANCELED || cqe->res == -EINTR)
 			return false; /* buffers come back as callbacks return; armed again */
 		*f = (struct ev_fired){
 			.fd = fd,
 			.recv = true,
-			.datagram = kind_of(ud) == KIND_RECVMSG,
 			.recv_gen = gen_of(ud),
 			.res = cqe->res,
 			.buf = buf_id >= 0 ? buffer_at(st, buf_id) : NULL,
@@ -440,6 +368,5 @@ const struct ev_backend ev_backend_uring = {
 	.recv_start = uring_recv_start,
 	.recv_stop = uring_recv_stop,
 	.buffer_release = uring_buffer_release,
-	.datagram_of = uring_datagram_of,
 };
 #endif

@@ -49,10 +49,10 @@ def test_uring_is_chosen_and_serves(serve):
 
 
 def test_uring_receives_by_completion_not_by_recv_calls(serve, tmp_path):
-    """Under strace: 200 round trips on one connection and 200 datagrams cost io_uring_enter
-    calls, and (almost) no recv/recvfrom/recvmmsg: the kernel completed the receives."""
-    srv = serve("--event-loop", "uring", "--threads", "1", "--echo", "tcp:127.0.0.1:0",
-                "--echo", "udp:127.0.0.1:0", expect=2)
+    """Under strace: 200 round trips on one connection cost io_uring_enter calls and (almost)
+    no recv/recvfrom/recvmmsg: the kernel completed the receives. (Datagram sockets stay on
+    readiness, see dgram.c, and are not traced here.)"""
+    srv = serve("--event-loop", "uring", "--threads", "1", "--echo", "tcp:127.0.0.1:0")
     out = tmp_path / "strace.txt"
     tracer = subprocess.Popen([need("strace"), "-f", "-qq", "-c", "-o", str(out),
                                "-p", str(srv.proc.pid)], stderr=subprocess.DEVNULL)
@@ -67,12 +67,6 @@ def test_uring_receives_by_completion_not_by_recv_calls(serve, tmp_path):
                 while len(got) < len(want):
                     got += s.recv(100)
                 assert got == want
-        uhost, uport = srv.addr("echo", "udp")
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.settimeout(5)
-            for i in range(200):
-                u.sendto(b"dg %d" % i, (uhost, uport))
-                assert u.recvfrom(100)[0] == b"DG %d" % i
     finally:
         tracer.send_signal(2)
         tracer.wait(timeout=10)
@@ -83,7 +77,7 @@ def test_uring_receives_by_completion_not_by_recv_calls(serve, tmp_path):
             calls[parts[-1]] = int(parts[3])
     receives = sum(calls.get(n, 0) for n in ("recvfrom", "recvmsg", "recvmmsg", "read"))
     assert calls.get("io_uring_enter", 0) >= 200, calls
-    assert receives < 20, calls
+    assert receives < 10, calls
 
 
 def test_refused_uring_falls_back_to_epoll_and_says_so_once(serve, tmp_path):

@@ -1,10 +1,8 @@
 /* test_ev_recv.c - completion receives (the io_uring loop): bytes and end of stream reach
  * the callback, a pause stops further receives but loses nothing in flight, forgetting an
- * fd drops what its old receive brings even when the fd number is reused, and datagrams
- * arrive whole with their source and arrival time. Readiness-only loops say -ENOTSUP. */
-#include <arpa/inet.h>
+ * fd drops what its old receive brings even when the fd number is reused. Readiness-only
+ * loops say -ENOTSUP. */
 #include <errno.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,7 +98,6 @@ static void readiness_loops_have_no_completions(void **state)
 		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 		assert_int_equal(ev_io_start(loop, sv[0], EV_NONE, on_quiet, NULL), 0);
 		assert_int_equal(ev_recv_start(loop, sv[0], on_recv), -ENOTSUP);
-		assert_int_equal(ev_datagrams_start(loop, sv[0], NULL), -ENOTSUP);
 		ev_io_stop(loop, sv[0]);
 		close(sv[0]);
 		close(sv[1]);
@@ -222,70 +219,6 @@ static void a_forgotten_fd_never_delivers_to_its_successor(void **state)
 	ev_loop_free(loop);
 }
 
-struct datagrams {
-	int count;
-	char payload[3][16];
-	in_port_t from_port[3];
-	bool timed[3];
-};
-
-static void on_datagram(struct ev_loop *loop, int fd, void *data, const struct ev_datagram *dg)
-{
-	(void)fd;
-	struct datagrams *d = data;
-	assert_true(d->count < 3);
-	assert_false(dg->truncated);
-	assert_true(dg->len < sizeof(d->payload[0]));
-	memcpy(d->payload[d->count], dg->data, dg->len);
-	assert_int_equal(dg->peerlen, sizeof(struct sockaddr_in));
-	d->from_port[d->count] = ((const struct sockaddr_in *)dg->peer)->sin_port;
-	d->timed[d->count] = dg->has_rx_time;
-	if (++d->count == 3)
-		ev_loop_stop(loop);
-}
-
-static int udp_socket(struct sockaddr_in *bound)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	assert_true(fd >= 0);
-	*bound = (struct sockaddr_in){.sin_family = AF_INET,
-				      .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(fd, (struct sockaddr *)bound, sizeof(*bound)), 0);
-	socklen_t len = sizeof(*bound);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)bound, &len), 0);
-	return fd;
-}
-
-static void datagrams_arrive_whole_with_source_and_time(void **state)
-{
-	(void)state;
-	struct ev_loop *loop = uring_loop();
-	struct sockaddr_in srv_addr, cli_addr;
-	int srv = udp_socket(&srv_addr);
-	int cli = udp_socket(&cli_addr);
-	int one = 1;
-	assert_int_equal(setsockopt(srv, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)), 0);
-	struct datagrams d = {0};
-	assert_int_equal(ev_io_start(loop, srv, EV_NONE, on_quiet, &d), 0);
-	assert_int_equal(ev_datagrams_start(loop, srv, on_datagram), 0);
-	static const char *const sent[] = {"one", "two!", "three"};
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(sendto(cli, sent[i], strlen(sent[i]), 0,
-					(struct sockaddr *)&srv_addr, sizeof(srv_addr)),
-				 (ssize_t)strlen(sent[i]));
-	run_for(loop, 3000);
-	assert_int_equal(d.count, 3);
-	for (int i = 0; i < 3; i++) {
-		assert_string_equal(d.payload[i], sent[i]);
-		assert_int_equal(d.from_port[i], cli_addr.sin_port);
-		assert_true(d.timed[i]);
-	}
-	ev_io_stop(loop, srv);
-	close(srv);
-	close(cli);
-	ev_loop_free(loop);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,7 +227,6 @@ int main(void)
 	    cmocka_unit_test(a_pause_stops_receiving_and_resume_gets_the_rest),
 	    cmocka_unit_test(a_receive_in_flight_at_the_pause_is_not_lost),
 	    cmocka_unit_test(a_forgotten_fd_never_delivers_to_its_successor),
-	    cmocka_unit_test(datagrams_arrive_whole_with_source_and_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
