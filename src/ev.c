@@ -40,6 +40,7 @@ struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t 
 	if (loop == NULL)
 		goto out_nomem;
 	loop->max_fds = max_fds;
+	loop->timer_fd = -1;
 	loop->watches = calloc((size_t)max_fds, sizeof(*loop->watches));
 	if (loop->watches == NULL)
 		goto out_free_loop;
@@ -52,14 +53,14 @@ struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t 
 		loop->backend = backends[i];
 		rc = backends[i]->init(loop);
 		if (rc == 0)
-			return loop;
+			return ev_timers_open(loop);
 	}
 	if (rc != -ENOENT && backend != NULL && strcmp(backend, "uring") == 0) {
 		note_uring_refused(rc);
 		loop->backend = &ev_backend_epoll;
 		rc = ev_backend_epoll.init(loop);
 		if (rc == 0)
-			return loop;
+			return ev_timers_open(loop);
 	}
 	if (rc == -ENOENT && backend != NULL)
 		snprintf(err, errlen, "event loop: unknown backend '%s' (epoll, poll%s)", backend,
@@ -98,6 +99,7 @@ void ev_loop_free(struct ev_loop *loop)
 		return;
 	if (signal_loop == loop)
 		signal_loop = NULL;
+	ev_timers_close(loop);
 	loop->backend->free(loop);
 	free(loop->heap);
 	free(loop->watches);
@@ -146,8 +148,9 @@ static int loop_wait(struct ev_loop *loop, int timeout_ms)
 		return loop->backend->wait(loop, timeout_ms);
 	uint64_t start = monotonic_us();
 	uint64_t spin = loop->busy_poll_us;
-	if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000u < spin)
-		spin = (uint64_t)timeout_ms * 1000u;
+	int until_timer_ms = ev_timers_ms_left(loop); /* timeout_ms is -1 with the timerfd */
+	if (until_timer_ms >= 0 && (uint64_t)until_timer_ms * 1000u < spin)
+		spin = (uint64_t)until_timer_ms * 1000u;
 	uint64_t waited = 0;
 	do {
 		int n = loop->backend->wait(loop, 0);
@@ -237,108 +240,6 @@ void ev_io_stop(struct ev_loop *loop, int fd)
 	*w = (struct ev_io_watch){.recv_gen = w->recv_gen + 1};
 }
 
-/* ---- timers: a binary min-heap of caller-owned structs ---- */
-
-static void heap_set(struct ev_loop *loop, size_t i, struct ev_timer *t)
-{
-	loop->heap[i] = t;
-	t->heap_index = i;
-}
-
-static void heap_sift_up(struct ev_loop *loop, size_t i)
-{
-	struct ev_timer *t = loop->heap[i];
-	while (i > 1 && loop->heap[i / 2]->due_ms > t->due_ms) {
-		heap_set(loop, i, loop->heap[i / 2]);
-		i /= 2;
-	}
-	heap_set(loop, i, t);
-}
-
-static void heap_sift_down(struct ev_loop *loop, size_t i)
-{
-	struct ev_timer *t = loop->heap[i];
-	for (;;) {
-		size_t child = i * 2;
-		if (child > loop->heap_len)
-			break;
-		if (child + 1 <= loop->heap_len &&
-		    loop->heap[child + 1]->due_ms < loop->heap[child]->due_ms)
-			child++;
-		if (loop->heap[child]->due_ms >= t->due_ms)
-			break;
-		heap_set(loop, i, loop->heap[child]);
-		i = child;
-	}
-	heap_set(loop, i, t);
-}
-
-void ev_timer_init(struct ev_timer *timer, ev_timer_fn *fn, void *data)
-{
-	*timer = (struct ev_timer){.fn = fn, .data = data};
-}
-
-bool ev_timer_armed(const struct ev_timer *timer)
-{
-	return timer->heap_index != 0;
-}
-
-int ev_timer_start(struct ev_loop *loop, struct ev_timer *timer, uint64_t after_ms)
-{
-	if (timer->heap_index != 0)
-		ev_timer_stop(loop, timer);
-	if (loop->heap_len + 1 >= loop->heap_cap) {
-		size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
-		struct ev_timer **heap = realloc(loop->heap, cap * sizeof(*heap));
-		if (heap == NULL)
-			return -ENOMEM;
-		loop->heap = heap;
-		loop->heap_cap = cap;
-	}
-	timer->due_ms = loop->now_ms + after_ms;
-	loop->heap_len++;
-	heap_set(loop, loop->heap_len, timer);
-	heap_sift_up(loop, loop->heap_len);
-	return 0;
-}
-
-void ev_timer_stop(struct ev_loop *loop, struct ev_timer *timer)
-{
-	size_t i = timer->heap_index;
-	if (i == 0)
-		return;
-	struct ev_timer *last = loop->heap[loop->heap_len--];
-	timer->heap_index = 0;
-	if (last == timer)
-		return;
-	heap_set(loop, i, last);
-	heap_sift_down(loop, i);
-	heap_sift_up(loop, last->heap_index);
-}
-
-static int timers_next_timeout(const struct ev_loop *loop)
-{
-	if (loop->heap_len == 0)
-		return -1;
-	uint64_t due = loop->heap[1]->due_ms;
-	if (due <= loop->now_ms)
-		return 0;
-	uint64_t wait = due - loop->now_ms;
-	return wait > 60000 ? 60000 : (int)wait;
-}
-
-static void timers_run_due(struct ev_loop *loop)
-{
-	/* Bounded by what is due now, so a timer re-arming itself at 0 ms cannot starve I/O. */
-	uint64_t now = loop->now_ms;
-	size_t budget = loop->heap_len;
-	while (budget-- > 0 && loop->heap_len > 0 && loop->heap[1]->due_ms <= now) {
-		struct ev_timer *t = loop->heap[1];
-		ev_timer_stop(loop, t);
-		t->fn(loop, t, t->data);
-	}
-}
-
 /* ---- signals: the self-pipe trick, so handlers run on the loop, not in signal context ---- */
 
 #define MAX_SIGNAL 65
@@ -399,7 +300,7 @@ int ev_loop_run(struct ev_loop *loop)
 {
 	loop->stopped = false;
 	while (!loop->stopped) {
-		int n = loop_wait(loop, timers_next_timeout(loop));
+		int n = loop_wait(loop, ev_timers_prepare_wait(loop));
 		ev_update_time(loop);
 		loop->had_events = n > 0;
 		if (n < 0) {
@@ -424,7 +325,7 @@ int ev_loop_run(struct ev_loop *loop)
 			if (events != 0 && w->fn != NULL)
 				w->fn(loop, fd, w->data, events);
 		}
-		timers_run_due(loop);
+		ev_timers_run_due(loop);
 	}
 	return 0;
 }

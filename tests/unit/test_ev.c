@@ -182,6 +182,78 @@ static void callbacks_rearm_their_own_timer(void **state)
 	}
 }
 
+/* The loop sleeps without a timeout, woken by a timer fd armed for the earliest deadline
+ * and re-armed lazily. A pipe callback starts one timer and moves another while the fd is
+ * armed: each must fire at its deadline, never before it and not at the stale one. */
+struct moved {
+	struct ev_timer early, later;
+	uint64_t early_ms, later_ms; /* what the pipe callback sets */
+	uint64_t start_ms, early_at, later_at;
+};
+
+static void on_moved_early(struct ev_loop *loop, struct ev_timer *t, void *data)
+{
+	(void)t;
+	struct moved *m = data;
+	ev_update_time(loop);
+	m->early_at = ev_now_ms(loop) - m->start_ms;
+}
+
+static void on_moved_later(struct ev_loop *loop, struct ev_timer *t, void *data)
+{
+	(void)t;
+	struct moved *m = data;
+	ev_update_time(loop);
+	m->later_at = ev_now_ms(loop) - m->start_ms;
+	ev_loop_stop(loop);
+}
+
+static void on_moved_pipe(struct ev_loop *loop, int fd, void *data, int events)
+{
+	(void)events;
+	struct moved *m = data;
+	ev_io_stop(loop, fd);
+	assert_int_equal(ev_timer_start(loop, &m->early, m->early_ms), 0);
+	assert_int_equal(ev_timer_start(loop, &m->later, m->later_ms), 0);
+}
+
+static void timer_wakeups_follow_moved_deadlines(void **state)
+{
+	(void)state;
+	static const struct {
+		uint64_t armed_ms, early_ms, later_ms;
+	} cases[] = {
+		{0, 30, 120},  /* the fd waits for 1500 ms: an earlier deadline must re-arm it */
+		{60, 90, 150}, /* armed for 60 ms, moved to 150: an early wake-up finds nothing due */
+	};
+	for (size_t b = 0; b < NBACKENDS; b++) {
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			struct ev_loop *loop = loop_new(backends[b]);
+			struct moved m = {.early_ms = cases[c].early_ms, .later_ms = cases[c].later_ms};
+			int p[2];
+			assert_int_equal(pipe(p), 0);
+			ev_timer_init(&m.early, on_moved_early, &m);
+			ev_timer_init(&m.later, on_moved_later, &m);
+			struct ev_timer far;
+			ev_timer_init(&far, on_guard, NULL);
+			ev_update_time(loop);
+			m.start_ms = ev_now_ms(loop);
+			assert_int_equal(ev_timer_start(loop, &far, 1500), 0);
+			if (cases[c].armed_ms > 0)
+				assert_int_equal(ev_timer_start(loop, &m.later, cases[c].armed_ms), 0);
+			assert_int_equal(ev_io_start(loop, p[0], EV_READ, on_moved_pipe, &m), 0);
+			assert_int_equal(write(p[1], "x", 1), 1);
+			run_bounded(loop);
+			assert_true(m.early_at >= m.early_ms && m.early_at < 1000);
+			assert_true(m.later_at >= m.later_ms && m.later_at < 1000);
+			ev_timer_stop(loop, &far);
+			close(p[0]);
+			close(p[1]);
+			ev_loop_free(loop);
+		}
+	}
+}
+
 enum { HEAP_N = 500 };
 struct heap_log {
 	struct ev_timer t[HEAP_N];
@@ -459,6 +531,7 @@ int main(void)
 	    cmocka_unit_test(stopped_timer_never_fires),
 	    cmocka_unit_test(restart_moves_the_deadline),
 	    cmocka_unit_test(callbacks_rearm_their_own_timer),
+	    cmocka_unit_test(timer_wakeups_follow_moved_deadlines),
 	    cmocka_unit_test(many_timers_keep_heap_order),
 	    cmocka_unit_test(pipe_readiness),
 	    cmocka_unit_test(socketpair_read_write_and_quiet),
