@@ -112,8 +112,11 @@ int ev_timers_prepare_wait(struct ev_loop *loop)
 	uint64_t due = loop->heap[1]->due_ms;
 	if (loop->timer_fd_due_ms != 0 && loop->timer_fd_due_ms <= due)
 		return -1;
-	struct itimerspec at = {.it_value = {.tv_sec = (time_t)(due / 1000u),
-					     .tv_nsec = (long)(due % 1000u) * 1000000L}};
+	/* At the end of due's millisecond, not its start: now_ms is rounded down, so a timer
+	 * started at now_ms + 500 could otherwise fire up to 1 ms before 500 ms had passed. */
+	uint64_t wake_ms = due + 1;
+	struct itimerspec at = {.it_value = {.tv_sec = (time_t)(wake_ms / 1000u),
+					     .tv_nsec = (long)(wake_ms % 1000u) * 1000000L}};
 	if (timerfd_settime(loop->timer_fd, TFD_TIMER_ABSTIME, &at, NULL) < 0)
 		return left; /* the kernel's wait times out instead */
 	loop->timer_fd_due_ms = due;
