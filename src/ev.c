@@ -40,7 +40,6 @@ struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t 
 	if (loop == NULL)
 		goto out_nomem;
 	loop->max_fds = max_fds;
-	loop->timer_fd = -1;
 	loop->watches = calloc((size_t)max_fds, sizeof(*loop->watches));
 	if (loop->watches == NULL)
 		goto out_free_loop;
@@ -53,14 +52,14 @@ struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t 
 		loop->backend = backends[i];
 		rc = backends[i]->init(loop);
 		if (rc == 0)
-			return ev_timers_open(loop);
+			return loop;
 	}
 	if (rc != -ENOENT && backend != NULL && strcmp(backend, "uring") == 0) {
 		note_uring_refused(rc);
 		loop->backend = &ev_backend_epoll;
 		rc = ev_backend_epoll.init(loop);
 		if (rc == 0)
-			return ev_timers_open(loop);
+			return loop;
 	}
 	if (rc == -ENOENT && backend != NULL)
 		snprintf(err, errlen, "event loop: unknown backend '%s' (epoll, poll%s)", backend,
@@ -99,7 +98,6 @@ void ev_loop_free(struct ev_loop *loop)
 		return;
 	if (signal_loop == loop)
 		signal_loop = NULL;
-	ev_timers_close(loop);
 	loop->backend->free(loop);
 	free(loop->heap);
 	free(loop->watches);
@@ -148,9 +146,8 @@ static int loop_wait(struct ev_loop *loop, int timeout_ms)
 		return loop->backend->wait(loop, timeout_ms);
 	uint64_t start = monotonic_us();
 	uint64_t spin = loop->busy_poll_us;
-	int until_timer_ms = ev_timers_ms_left(loop); /* timeout_ms is -1 with the timerfd */
-	if (until_timer_ms >= 0 && (uint64_t)until_timer_ms * 1000u < spin)
-		spin = (uint64_t)until_timer_ms * 1000u;
+	if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000u < spin)
+		spin = (uint64_t)timeout_ms * 1000u;
 	uint64_t waited = 0;
 	do {
 		int n = loop->backend->wait(loop, 0);
@@ -300,7 +297,7 @@ int ev_loop_run(struct ev_loop *loop)
 {
 	loop->stopped = false;
 	while (!loop->stopped) {
-		int n = loop_wait(loop, ev_timers_prepare_wait(loop));
+		int n = loop_wait(loop, ev_timers_next_timeout(loop));
 		ev_update_time(loop);
 		loop->had_events = n > 0;
 		if (n < 0) {

@@ -55,18 +55,13 @@ struct ev_loop {
 	struct ev_timer **heap;      /* 1-based binary min-heap on due_ms */
 	size_t heap_len, heap_cap;
 	uint64_t now_ms;
-	int timer_fd;            /* wakes the loop for the earliest timer; -1: the wait times out */
-	uint64_t timer_fd_due_ms; /* the deadline timer_fd is armed for; 0: disarmed */
 	unsigned busy_poll_us; /* 0: always sleep when idle; see ev_loop_set_busy_poll() */
 	bool had_events;       /* the last wait found work: worth spinning before the next */
 	bool stopped;
 };
 
 /* ev_timer.c, for the loop: */
-struct ev_loop *ev_timers_open(struct ev_loop *loop); /* the timerfd, if the kernel gives one */
-void ev_timers_close(struct ev_loop *loop);
-int ev_timers_ms_left(const struct ev_loop *loop);  /* to the earliest timer; -1: none */
-int ev_timers_prepare_wait(struct ev_loop *loop);   /* the timeout for the backend's wait */
+int ev_timers_next_timeout(const struct ev_loop *loop); /* ms to the earliest; -1: none */
 void ev_timers_run_due(struct ev_loop *loop);
 
 /* epoll helpers, shared with the io_uring backend, which watches readiness through epoll. */

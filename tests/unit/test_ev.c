@@ -182,9 +182,9 @@ static void callbacks_rearm_their_own_timer(void **state)
 	}
 }
 
-/* The loop sleeps without a timeout, woken by a timer fd armed for the earliest deadline
- * and re-armed lazily. A pipe callback starts one timer and moves another while the fd is
- * armed: each must fire at its deadline, never before it and not at the stale one. */
+/* A pipe callback starts one timer and moves another while the loop waits for a later or
+ * an earlier deadline: each must fire at its own deadline, never before it and not at the
+ * stale one. */
 struct moved {
 	struct ev_timer early, later;
 	uint64_t early_ms, later_ms; /* what the pipe callback sets */
@@ -223,8 +223,8 @@ static void timer_wakeups_follow_moved_deadlines(void **state)
 	static const struct {
 		uint64_t armed_ms, early_ms, later_ms;
 	} cases[] = {
-		{0, 30, 120},  /* the fd waits for 1500 ms: an earlier deadline must re-arm it */
-		{60, 90, 150}, /* armed for 60 ms, moved to 150: an early wake-up finds nothing due */
+		{0, 30, 120},  /* waiting for 1500 ms: the earlier deadline must cut the wait short */
+		{60, 90, 150}, /* waiting for 60 ms, moved to 150: that wake-up finds nothing due */
 	};
 	for (size_t b = 0; b < NBACKENDS; b++) {
 		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
