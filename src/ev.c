@@ -40,6 +40,7 @@ struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t 
 	if (loop == NULL)
 		goto out_nomem;
 	loop->max_fds = max_fds;
+	loop->spin_probe_fd = -1;
 	loop->watches = calloc((size_t)max_fds, sizeof(*loop->watches));
 	if (loop->watches == NULL)
 		goto out_free_loop;
@@ -99,6 +100,8 @@ void ev_loop_free(struct ev_loop *loop)
 	if (signal_loop == loop)
 		signal_loop = NULL;
 	loop->backend->free(loop);
+	if (loop->spin_probe_fd >= 0)
+		close(loop->spin_probe_fd);
 	free(loop->heap);
 	free(loop->watches);
 	free(loop);
@@ -126,9 +129,13 @@ void ev_update_time(struct ev_loop *loop)
 	loop->now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void ev_loop_set_busy_poll(struct ev_loop *loop, unsigned usec)
+void ev_loop_set_busy_poll(struct ev_loop *loop, unsigned usec, bool adaptive)
 {
-	loop->busy_poll_us = usec;
+	spin_policy_init(&loop->spin, usec, adaptive);
+	if (adaptive && usec > 0 && loop->spin_probe_fd < 0) {
+		loop->spin_probe_fd = spin_probe_open();
+		loop->cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	}
 }
 
 static uint64_t monotonic_us(void)
@@ -138,23 +145,32 @@ static uint64_t monotonic_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* The backend's wait, preceded by up to busy_poll_us of non-blocking polls when the loop
- * was busy a moment ago. Never spins past the next timer. */
+/* The backend's wait, preceded by non-blocking polls when the loop was busy a moment ago
+ * and the spin policy allows. Never spins past the next timer. */
 static int loop_wait(struct ev_loop *loop, int timeout_ms)
 {
-	if (loop->busy_poll_us == 0 || !loop->had_events || timeout_ms == 0)
+	if (loop->spin.budget_us == 0 || !loop->had_events || timeout_ms == 0)
 		return loop->backend->wait(loop, timeout_ms);
 	uint64_t start = monotonic_us();
-	uint64_t spin = loop->busy_poll_us;
+	if (spin_policy_wants_probe(&loop->spin, start))
+		spin_policy_probed(&loop->spin, spin_probe_crowded(loop->spin_probe_fd, loop->cpus),
+				   start);
+	uint64_t spin = spin_policy_budget(&loop->spin);
+	if (spin == 0)
+		return loop->backend->wait(loop, timeout_ms);
 	if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000u < spin)
 		spin = (uint64_t)timeout_ms * 1000u;
 	uint64_t waited = 0;
 	do {
 		int n = loop->backend->wait(loop, 0);
-		if (n != 0)
+		if (n != 0) {
+			if (n > 0)
+				spin_policy_record(&loop->spin, true);
 			return n;
+		}
 		waited = monotonic_us() - start;
 	} while (waited < spin && !loop->stopped);
+	spin_policy_record(&loop->spin, false);
 	if (timeout_ms > 0) { /* what is left of the timeout, rounded up */
 		uint64_t left_ms = (waited + 999u) / 1000u;
 		timeout_ms = left_ms >= (uint64_t)timeout_ms ? 0 : timeout_ms - (int)left_ms;

@@ -44,8 +44,9 @@ int ev_loop_max_fds(const struct ev_loop *loop);
  * microseconds before blocking. A peer that answers within that window finds the loop
  * awake, so neither side pays the sleep and the wake-up (on a VM an inter-processor
  * interrupt, the largest single cost of a small round trip). The price is a CPU spinning
- * while traffic flows; an idle loop still sleeps. 0 (the default) turns it off. */
-void ev_loop_set_busy_poll(struct ev_loop *loop, unsigned usec);
+ * while traffic flows; an idle loop still sleeps. adaptive spins only while spinning pays
+ * and the machine has a CPU to spare (ev_spin.h). usec 0 turns it off (the default). */
+void ev_loop_set_busy_poll(struct ev_loop *loop, unsigned usec, bool adaptive);
 
 /* Runs until ev_loop_stop(). Returns 0, or -errno if the backend failed. */
 int ev_loop_run(struct ev_loop *loop);

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "ev.h"
+#include "ev_spin.h"
 
 struct ev_io_watch {
 	int events; /* EV_READ | EV_WRITE; EV_NONE with fn set = registered but quiet */
@@ -55,7 +56,9 @@ struct ev_loop {
 	struct ev_timer **heap;      /* 1-based binary min-heap on due_ms */
 	size_t heap_len, heap_cap;
 	uint64_t now_ms;
-	unsigned busy_poll_us; /* 0: always sleep when idle; see ev_loop_set_busy_poll() */
+	struct spin_policy spin; /* busy polling: see ev_spin.h */
+	int spin_probe_fd;       /* /proc/loadavg for the adaptive policy, or -1 */
+	long cpus;               /* online, for the same */
 	bool had_events;       /* the last wait found work: worth spinning before the next */
 	bool stopped;
 };

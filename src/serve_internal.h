@@ -32,11 +32,16 @@ struct serve_config {
 	unsigned udp_burst;
 	bool limit_loopback;
 	unsigned threads;
-	unsigned busy_poll_us;
+	char *busy_poll; /* --busy-poll auto|USEC, or NULL: auto */
 	char *event_loop; /* --event-loop NAME, or NULL: the best available */
 	char *metrics; /* --metrics ADDR, or NULL */
 };
 
+
+/* --busy-poll: "auto" (adaptive, the default) or microseconds (0 = off). 0, or -1 with
+ * why. */
+int serve_busy_poll_parse(const char *value, unsigned *usec, bool *adaptive, char *why,
+			  size_t whylen);
 
 struct endpoint_req {
 	size_t service;

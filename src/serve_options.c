@@ -10,6 +10,7 @@
 #include "activation.h"
 #include "cli.h"
 #include "config.h"
+#include "ev_spin.h"
 #include "i18n.h"
 #include "log.h"
 #include "metrics.h"
@@ -29,7 +30,7 @@ const struct serve_config serve_defaults = {
 	.udp_burst = 40,
 	.limit_loopback = false,
 	.threads = 0,
-	.busy_poll_us = 0,
+	.busy_poll = NULL,
 	.event_loop = NULL,
 };
 
@@ -46,6 +47,35 @@ static int metrics_addr_check(const char *value, char *why, size_t whylen)
 		return -1;
 	}
 	return 0;
+}
+
+int serve_busy_poll_parse(const char *value, unsigned *usec, bool *adaptive, char *why,
+			  size_t whylen)
+{
+	if (value == NULL || value[0] == '\0' || strcmp(value, "auto") == 0) {
+		*usec = SPIN_AUTO_BUDGET_US;
+		*adaptive = true;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(value, &end, 10);
+	if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
+	    v > MAX_BUSY_POLL_US) {
+		snprintf(why, whylen, _("expected auto or 0-%u microseconds, got '%s'"),
+			 MAX_BUSY_POLL_US, value);
+		return -1;
+	}
+	*usec = (unsigned)v;
+	*adaptive = false;
+	return 0;
+}
+
+static int busy_poll_check(const char *value, char *why, size_t whylen)
+{
+	unsigned usec;
+	bool adaptive;
+	return serve_busy_poll_parse(value, &usec, &adaptive, why, whylen);
 }
 
 /* --event-loop: a backend this build has. */
@@ -85,9 +115,10 @@ const struct opt_desc serve_options[] = {
 	{.name = "threads", .type = OPT_UINT, .offset = offsetof(struct serve_config, threads),
 	 .min = 0, .max = MAX_WORKERS, .metavar = "N",
 	 .help = N_("worker threads, each with its own loop; 0 = one per CPU")},
-	{.name = "busy-poll", .type = OPT_UINT, .offset = offsetof(struct serve_config, busy_poll_us),
-	 .min = 0, .max = MAX_BUSY_POLL_US, .metavar = "USEC",
-	 .help = N_("spin this long after traffic before sleeping; 0 = off")},
+	{.name = "busy-poll", .type = OPT_STRING, .offset = offsetof(struct serve_config, busy_poll),
+	 .metavar = "USEC", .check = busy_poll_check,
+	 .help = N_("spin up to USEC after traffic before sleeping; 0 = off; auto (default): "
+		    "50, only while it pays and a CPU is free")},
 	{.name = "event-loop", .type = OPT_STRING,
 	 .offset = offsetof(struct serve_config, event_loop), .metavar = "NAME",
 	 .help = N_("epoll (default), poll or uring (io_uring, else epoll)"),

@@ -1,0 +1,51 @@
+/* ev_spin.h - when the loop busy-polls before it sleeps.
+ *
+ * Fixed (--busy-poll USEC): after every wakeup that found work, poll without sleeping for
+ * up to USEC. Adaptive (--busy-poll auto, the default): the same, only while it pays and
+ * costs no one else:
+ *   - a spin that ends without work wasted a CPU, so the next 1, 3, 7, ... (at most
+ *     2^SPIN_MISSES_MAX - 1) chances to spin are skipped; a spin that finds work resets this;
+ *   - never while the machine has more runnable threads than CPUs (the kernel's count in
+ *     /proc/loadavg, read at most every SPIN_PROBE_US): a spinning worker then takes the CPU
+ *     its own clients or other programs wait for;
+ *   - never on a single CPU, where the peer can only run once we stop.
+ * The policy is pure (times and probe results come in as arguments); the probe is
+ * spin_probe_crowded(). */
+#ifndef SOCKIT_EV_SPIN_H
+#define SOCKIT_EV_SPIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SPIN_AUTO_BUDGET_US 50     /* past a loopback round trip's turnaround (BENCHMARKS.md) */
+#define SPIN_MISSES_MAX     10
+#define SPIN_PROBE_US       100000 /* how stale the crowding probe may be */
+
+struct spin_policy {
+	unsigned budget_us; /* 0: never spin */
+	bool adaptive;
+	unsigned misses; /* spins in a row that found nothing */
+	uint32_t skip;   /* chances to spin still to skip after them */
+	bool crowded;    /* the last probe's answer */
+	uint64_t probed_us; /* when it was taken; 0: never */
+};
+
+void spin_policy_init(struct spin_policy *p, unsigned budget_us, bool adaptive);
+
+/* True if the caller should run the probe and report it with spin_policy_probed() before
+ * asking for a budget. */
+bool spin_policy_wants_probe(const struct spin_policy *p, uint64_t now_us);
+void spin_policy_probed(struct spin_policy *p, bool crowded, uint64_t now_us);
+
+/* How long to spin now, the last wait having found work; 0: sleep at once. */
+unsigned spin_policy_budget(struct spin_policy *p);
+
+/* What the spin it allowed came to. */
+void spin_policy_record(struct spin_policy *p, bool found_work);
+
+/* The probe: an fd on /proc/loadavg (or -1), and whether more threads are runnable than
+ * the machine's cpus. Unreadable counts as crowded: the safe answer. */
+int spin_probe_open(void);
+bool spin_probe_crowded(int fd, long cpus);
+
+#endif

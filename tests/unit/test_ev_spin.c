@@ -1,0 +1,116 @@
+/* test_ev_spin.c - the busy-poll policy: fixed spins always; adaptive backs off after spins
+ * that find nothing, starts over after one that finds work, and never spins unprobed, on a
+ * crowded machine or on one CPU; the /proc/loadavg probe reads the runnable count. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ev_spin.h"
+
+#define T0 1000000u /* a made-up clock, in us */
+
+static void fixed_always_spins(void **state)
+{
+	(void)state;
+	struct spin_policy p;
+	spin_policy_init(&p, 40, false);
+	assert_false(spin_policy_wants_probe(&p, T0));
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(spin_policy_budget(&p), 40);
+		spin_policy_record(&p, false);
+	}
+	spin_policy_init(&p, 0, true); /* 0 is off, adaptive or not */
+	assert_false(spin_policy_wants_probe(&p, T0));
+	assert_int_equal(spin_policy_budget(&p), 0);
+}
+
+static void adaptive_needs_a_free_cpu(void **state)
+{
+	(void)state;
+	struct spin_policy p;
+	spin_policy_init(&p, 50, true);
+	assert_int_equal(spin_policy_budget(&p), 0); /* never probed: no */
+	assert_true(spin_policy_wants_probe(&p, T0));
+	spin_policy_probed(&p, true, T0);
+	assert_int_equal(spin_policy_budget(&p), 0); /* crowded */
+	assert_false(spin_policy_wants_probe(&p, T0 + SPIN_PROBE_US - 1));
+	assert_true(spin_policy_wants_probe(&p, T0 + SPIN_PROBE_US));
+	spin_policy_probed(&p, false, T0 + SPIN_PROBE_US);
+	assert_int_equal(spin_policy_budget(&p), 50);
+}
+
+/* Misses in a row skip 1, 3, 7, ... chances, up to 2^SPIN_MISSES_MAX - 1; a hit resets. */
+static void adaptive_backs_off_after_misses(void **state)
+{
+	(void)state;
+	struct spin_policy p;
+	spin_policy_init(&p, 50, true);
+	spin_policy_probed(&p, false, T0);
+	for (unsigned miss = 1; miss <= SPIN_MISSES_MAX + 2; miss++) {
+		assert_int_equal(spin_policy_budget(&p), 50);
+		spin_policy_record(&p, false);
+		unsigned want = miss > SPIN_MISSES_MAX ? SPIN_MISSES_MAX : miss;
+		for (uint32_t k = 0; k < (1u << want) - 1; k++) {
+			assert_false(spin_policy_wants_probe(&p, T0)); /* skipping: no probe either */
+			assert_int_equal(spin_policy_budget(&p), 0);
+		}
+	}
+	assert_int_equal(spin_policy_budget(&p), 50);
+	spin_policy_record(&p, true);
+	assert_int_equal(spin_policy_budget(&p), 50);
+	spin_policy_record(&p, false);
+	assert_int_equal(spin_policy_budget(&p), 0); /* one skip: the count started over */
+	assert_int_equal(spin_policy_budget(&p), 50);
+}
+
+static int loadavg_file(const char *text)
+{
+	char path[] = "/tmp/sockit-loadavg-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	return fd;
+}
+
+static void probe_counts_runnable_threads(void **state)
+{
+	(void)state;
+	int calm = loadavg_file("0.52 0.58 0.59 2/467 12345\n");
+	int busy = loadavg_file("3.10 2.00 1.00 3/467 12345\n");
+	int junk = loadavg_file("nonsense\n");
+	assert_false(spin_probe_crowded(calm, 2));
+	assert_true(spin_probe_crowded(busy, 2));
+	assert_false(spin_probe_crowded(busy, 4));
+	assert_true(spin_probe_crowded(calm, 1)); /* one CPU: the peer runs only once we stop */
+	assert_true(spin_probe_crowded(junk, 8));
+	assert_true(spin_probe_crowded(-1, 8));
+	int real = spin_probe_open();
+	assert_true(real >= 0);
+	/* The kernel's own file parses: with more CPUs than threads, never crowded (an
+	 * unparsable file would answer crowded). */
+	assert_false(spin_probe_crowded(real, 1L << 30));
+	close(real);
+	close(calm);
+	close(busy);
+	close(junk);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(fixed_always_spins),
+	    cmocka_unit_test(adaptive_needs_a_free_cpu),
+	    cmocka_unit_test(adaptive_backs_off_after_misses),
+	    cmocka_unit_test(probe_counts_runnable_threads),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
