@@ -1,5 +1,6 @@
-/* stream.c - stream connections: accept, limits, buffering, backpressure, timeouts and
- * graceful close, so that each service is only a protocol over bytes or lines. */
+/* stream.c - stream connections: buffering, backpressure, timeouts and graceful close, so
+ * that each service is only a protocol over bytes or lines. Listeners, accepting and the
+ * connection limits are stream_server.c's. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,65 +10,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "buf.h"
 #include "log.h"
 #include "net.h"
-#include "stream.h"
+#include "stream_internal.h"
 
-#define READ_CHUNK          65536 /* one recv per readiness event, at most this much */
-#define ACCEPT_BATCH        64    /* accepts per wakeup, so one busy listener can't starve */
-#define ACCEPT_PAUSE_MS     100   /* out of fds: retry this often (or when a conn closes) */
-#define LINGER_MS           2000  /* after our FIN, how long we drain input before close */
-#define REFUSE_LOG_EVERY_MS 5000  /* rate of "refused" log lines under a flood */
-#define NO_DEADLINE_MS      (24u * 3600u * 1000u) /* see conn_arm_timer */
-/* Bytes received while input was paused: at most the one receive that was in flight, a
- * loop buffer (ev_uring.c), but a pause, resume and pause again can add a second. */
-#define HELD_LIMIT          (2 * READ_CHUNK)
+#define LINGER_MS      2000 /* after our FIN, how long we drain input before close */
+#define NO_DEADLINE_MS (24u * 3600u * 1000u) /* see conn_arm_timer */
 
-struct stream_server {
-	struct ev_loop *loop;
-	int listen_fd;
-	char endpoint[ADDR_TEXT_MAX];
-	const struct stream_service *service;
-	void *ctx;
-	struct stream_limits limits;
-	struct service_stats *stats;
-	struct stream_conn *conns; /* doubly linked, for drain and free */
-	size_t nconns;
-	bool draining;
-	bool accept_paused;
-	struct ev_timer accept_retry;
-	uint64_t last_refuse_log_ms;
-	uint64_t last_pause_log_ms;
-	uint64_t refused_since_log;
-	uint8_t scratch[READ_CHUNK];
-};
+/* Run a service callback with frees deferred; returns false if the conn died in it. */
+#define CALLBACK(c, call)                                                                         \
+	do {                                                                                      \
+		(c)->in_callback++;                                                               \
+		call;                                                                             \
+		(c)->in_callback--;                                                               \
+	} while (0)
 
-struct stream_conn {
-	struct stream_server *srv;
-	struct stream_conn *prev, *next;
-	int fd;
-	bool read_eof;      /* the peer shut down its write side */
-	bool closing;       /* close once output is flushed */
-	bool lingering;     /* our FIN is sent; discarding input until the peer's */
-	bool input_paused;  /* by the service */
-	bool skipping_line; /* line mode: discarding the rest of an over-long line */
-	int in_callback;    /* depth; frees are deferred until it is 0 */
-	bool dead;          /* aborted inside a callback */
-	bool completions;   /* the loop receives for us (ev_recv_start), not readiness */
-	struct buf out;
-	struct buf in;   /* line mode: the incomplete line */
-	struct buf held; /* completions: bytes that arrived while input was paused */
-	bool held_eof;   /* ... followed by the end of the stream */
-	uint64_t last_activity_ms;
-	uint64_t line_started_ms; /* line mode: when the incomplete line began, 0 if none */
-	struct ev_timer timer;
-	char peer[64];
-	_Alignas(max_align_t) unsigned char state[];
-};
-
-static bool conn_update_events(struct stream_conn *c);
 static void conn_on_recv(struct ev_loop *loop, int fd, void *data, uint8_t *buf, ssize_t n);
 static int conn_arm_timer(struct stream_conn *c);
 static void conn_line_started(struct stream_conn *c);
@@ -81,7 +38,7 @@ static size_t hard_output_limit(const struct stream_limits *l)
 
 /* Free c now. Only for code entered from the loop (I/O, timer, the end of a callback), where
  * no caller further up holds c. */
-static void conn_destroy(struct stream_conn *c)
+void stream_conn_destroy(struct stream_conn *c)
 {
 	struct stream_server *srv = c->srv;
 	c->dead = true; /* on_close may write to c or abort it: both become no-ops */
@@ -104,9 +61,7 @@ static void conn_destroy(struct stream_conn *c)
 	STAT_ADD(srv->stats, conns_active, (uint64_t)-1);
 	log_info("%s: %s: closed", srv->service->name, c->peer);
 	free(c);
-	if (srv->accept_paused && srv->listen_fd >= 0) { /* an fd came free: try again now */
-		ev_timer_start(srv->loop, &srv->accept_retry, 0);
-	}
+	stream_server_conn_closed(srv);
 }
 
 /* Close c without freeing it under anyone's feet. The service may reach here for a conn other
@@ -125,18 +80,10 @@ static void conn_free(struct stream_conn *c)
 	ev_timer_start(c->srv->loop, &c->timer, 0);
 }
 
-/* Run a service callback with frees deferred; returns false if the conn died in it. */
-#define CALLBACK(c, call)                                                                         \
-	do {                                                                                      \
-		(c)->in_callback++;                                                               \
-		call;                                                                             \
-		(c)->in_callback--;                                                               \
-	} while (0)
-
 static bool conn_settle(struct stream_conn *c)
 {
 	if (c->dead && c->in_callback == 0) {
-		conn_destroy(c);
+		stream_conn_destroy(c);
 		return false;
 	}
 	return !c->dead;
@@ -157,7 +104,7 @@ static int conn_flush(struct stream_conn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return 0;
 		log_info("%s: %s: send: %s", c->srv->service->name, c->peer, strerror(errno));
-		conn_destroy(c);
+		stream_conn_destroy(c);
 		return -1;
 	}
 	buf_shrink_if_empty(&c->out);
@@ -198,7 +145,7 @@ int stream_write(struct stream_conn *c, const void *data, size_t len)
 		stream_abort(c);
 		return rc;
 	}
-	conn_update_events(c);
+	stream_conn_update_events(c);
 	return 0;
 }
 
@@ -217,7 +164,7 @@ int stream_printf(struct stream_conn *c, const char *fmt, ...)
 void stream_close(struct stream_conn *c)
 {
 	c->closing = true;
-	conn_update_events(c);
+	stream_conn_update_events(c);
 }
 
 void stream_abort(struct stream_conn *c)
@@ -229,7 +176,7 @@ void stream_abort(struct stream_conn *c)
 void stream_pause_input(struct stream_conn *c, bool paused)
 {
 	c->input_paused = paused;
-	conn_update_events(c);
+	stream_conn_update_events(c);
 }
 
 const char *stream_peer(const struct stream_conn *c)
@@ -261,7 +208,7 @@ static bool conn_wants_input(const struct stream_conn *c)
 
 /* Decide what to watch from the state; also where closing connections finish.
  * Returns false if the connection is gone. */
-static bool conn_update_events(struct stream_conn *c)
+bool stream_conn_update_events(struct stream_conn *c)
 {
 	if (c->dead)
 		return false;
@@ -362,7 +309,7 @@ static void conn_on_eof(struct stream_conn *c)
 	struct stream_server *srv = c->srv;
 	c->read_eof = true;
 	if (c->lingering) {
-		conn_destroy(c);
+		stream_conn_destroy(c);
 		return;
 	}
 	/* A last line without its newline still counts. */
@@ -376,7 +323,7 @@ static void conn_on_eof(struct stream_conn *c)
 		if (!conn_settle(c))
 			return;
 	}
-	conn_update_events(c);
+	stream_conn_update_events(c);
 }
 
 /* What one receive brought: n bytes in data, 0 at end of stream, or -errno. */
@@ -387,7 +334,7 @@ static void conn_take_input(struct stream_conn *c, uint8_t *data, ssize_t n)
 		if (n == -EAGAIN || n == -EINTR)
 			return;
 		log_info("%s: %s: recv: %s", srv->service->name, c->peer, strerror((int)-n));
-		conn_destroy(c);
+		stream_conn_destroy(c);
 		return;
 	}
 	if (n == 0) {
@@ -403,7 +350,7 @@ static void conn_take_input(struct stream_conn *c, uint8_t *data, ssize_t n)
 	else
 		CALLBACK(c, srv->service->on_data(c, srv->ctx, c->state, data, (size_t)n));
 	if (conn_settle(c))
-		conn_update_events(c);
+		stream_conn_update_events(c);
 }
 
 static void conn_read(struct stream_conn *c)
@@ -456,7 +403,7 @@ static void conn_on_io(struct ev_loop *loop, int fd, void *data, int events)
 	if (c->dead) /* quiet until its timer reaps it; a stale event of this iteration */
 		return;
 	if (events & EV_WRITE) {
-		if (conn_flush(c) < 0 || !conn_update_events(c))
+		if (conn_flush(c) < 0 || !stream_conn_update_events(c))
 			return;
 	}
 	if ((events & EV_READ) && (ev_io_events(loop, fd) & EV_READ))
@@ -472,7 +419,7 @@ static void conn_on_timer(struct ev_loop *loop, struct ev_timer *t, void *data)
 	const struct stream_limits *l = &c->srv->limits;
 	uint64_t now = ev_now_ms(loop);
 	if (c->dead) { /* closed by conn_free outside its own callbacks: reap it now */
-		conn_destroy(c);
+		stream_conn_destroy(c);
 		return;
 	}
 	if (conn_has_held(c) && conn_wants_input(c)) {
@@ -482,19 +429,19 @@ static void conn_on_timer(struct ev_loop *loop, struct ev_timer *t, void *data)
 	}
 	if (c->lingering) {
 		if (now - c->last_activity_ms >= LINGER_MS) {
-			conn_destroy(c);
+			stream_conn_destroy(c);
 			return;
 		}
 	} else if (l->idle_timeout_ms && now - c->last_activity_ms >= l->idle_timeout_ms) {
 		log_info("%s: %s: idle for %u s, closing", c->srv->service->name, c->peer,
 			 l->idle_timeout_ms / 1000);
-		conn_destroy(c);
+		stream_conn_destroy(c);
 		return;
 	} else if (l->request_timeout_ms && c->line_started_ms &&
 		   now - c->line_started_ms >= l->request_timeout_ms) {
 		log_info("%s: %s: request not completed in %u s, closing", c->srv->service->name,
 			 c->peer, l->request_timeout_ms / 1000);
-		conn_destroy(c);
+		stream_conn_destroy(c);
 		return;
 	}
 	conn_arm_timer(c);
@@ -532,54 +479,14 @@ static void conn_line_started(struct stream_conn *c)
 		ev_timer_start(c->srv->loop, &c->timer, limit);
 }
 
-/* ---- accept ---- */
+/* ---- a new connection ---- */
 
-static void log_refused(struct stream_server *srv, const char *why)
-{
-	uint64_t now = ev_now_ms(srv->loop);
-	srv->refused_since_log++;
-	if (now - srv->last_refuse_log_ms >= REFUSE_LOG_EVERY_MS || srv->last_refuse_log_ms == 0) {
-		log_warn("%s: %s: refused %llu connection(s): %s", srv->service->name,
-			 srv->endpoint, (unsigned long long)srv->refused_since_log, why);
-		srv->last_refuse_log_ms = now;
-		srv->refused_since_log = 0;
-	}
-}
-
-/* Out of fds: connections wait in the kernel's backlog (they are not refused) until a
- * close frees an fd or ACCEPT_PAUSE_MS passes; no spinning on a listener that stays ready. */
-static void server_pause_accept(struct stream_server *srv, int err)
-{
-	uint64_t now = ev_now_ms(srv->loop);
-	if (now - srv->last_pause_log_ms >= REFUSE_LOG_EVERY_MS || srv->last_pause_log_ms == 0) {
-		log_warn("%s: %s: accept: %s: out of file descriptors; new connections wait "
-			 "until some close (%zu open)",
-			 srv->service->name, srv->endpoint, strerror(err), srv->nconns);
-		srv->last_pause_log_ms = now;
-	}
-	/* Without the timer that would resume it, a paused listener would stay off for good:
-	 * then keep accepting (and failing) rather than stop serving. */
-	if (ev_timer_start(srv->loop, &srv->accept_retry, ACCEPT_PAUSE_MS) < 0)
-		return;
-	srv->accept_paused = true;
-	ev_io_set(srv->loop, srv->listen_fd, EV_NONE);
-}
-
-/* The caller has taken the connection's slot in active_conns; a failure gives it back. */
-static void server_refuse(struct stream_server *srv, int fd, const char *why)
-{
-	__atomic_sub_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
-	close(fd);
-	log_refused(srv, why);
-	STAT_ADD(srv->stats, conns_refused, 1);
-}
-
-static void server_add_conn(struct stream_server *srv, int fd, const struct sockaddr_storage *ss,
-			    socklen_t sslen)
+void stream_conn_accepted(struct stream_server *srv, int fd, const struct sockaddr_storage *ss,
+			  socklen_t sslen)
 {
 	struct stream_conn *c = calloc(1, sizeof(*c) + srv->service->state_size);
 	if (c == NULL) {
-		server_refuse(srv, fd, "out of memory");
+		stream_server_refuse(srv, fd, "out of memory");
 		return;
 	}
 	c->srv = srv;
@@ -591,7 +498,7 @@ static void server_add_conn(struct stream_server *srv, int fd, const struct sock
 	ev_timer_init(&c->timer, conn_on_timer, c);
 	if (conn_arm_timer(c) < 0) { /* the timer's slot is taken here, once (conn_arm_timer) */
 		free(c);
-		server_refuse(srv, fd, "out of memory");
+		stream_server_refuse(srv, fd, "out of memory");
 		return;
 	}
 	net_format_sockaddr((const struct sockaddr *)ss, sslen, c->peer, sizeof(c->peer));
@@ -606,7 +513,7 @@ static void server_add_conn(struct stream_server *srv, int fd, const struct sock
 		ev_io_stop(srv->loop, fd);
 		ev_timer_stop(srv->loop, &c->timer);
 		free(c);
-		server_refuse(srv, fd, "event loop registration failed");
+		stream_server_refuse(srv, fd, "event loop registration failed");
 		return;
 	}
 	if (ss->ss_family != AF_UNIX)
@@ -622,117 +529,6 @@ static void server_add_conn(struct stream_server *srv, int fd, const struct sock
 	if (srv->service->on_open != NULL) {
 		CALLBACK(c, srv->service->on_open(c, srv->ctx, c->state));
 		if (conn_settle(c))
-			conn_update_events(c);
+			stream_conn_update_events(c);
 	}
-}
-
-static void server_on_accept(struct ev_loop *loop, int fd, void *data, int events)
-{
-	(void)loop;
-	(void)events;
-	struct stream_server *srv = data;
-	for (int i = 0; i < ACCEPT_BATCH && srv->listen_fd >= 0 && !srv->accept_paused; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sslen;
-		int cfd = net_accept(fd, &ss, &sslen);
-		if (cfd == -EAGAIN)
-			return;
-		if (cfd == -EINTR || cfd == -ECONNABORTED || cfd == -EPROTO)
-			continue;
-		if (cfd == -EMFILE || cfd == -ENFILE || cfd == -ENOBUFS || cfd == -ENOMEM) {
-			server_pause_accept(srv, -cfd);
-			return;
-		}
-		if (cfd < 0) {
-			log_error("%s: %s: accept: %s", srv->service->name, srv->endpoint,
-				  strerror(-cfd));
-			return;
-		}
-		/* Take the slot before checking, so that workers accepting at once can't
-		 * each see max_conns - 1 and all go past it. */
-		size_t active = __atomic_add_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
-		if (active > srv->limits.max_conns || cfd >= ev_loop_max_fds(srv->loop)) {
-			__atomic_sub_fetch(srv->limits.active_conns, 1, __ATOMIC_RELAXED);
-			close(cfd);
-			STAT_ADD(srv->stats, conns_refused, 1);
-			log_refused(srv, "--max-conns reached");
-			continue;
-		}
-		server_add_conn(srv, cfd, &ss, sslen);
-	}
-}
-
-static void server_on_accept_retry(struct ev_loop *loop, struct ev_timer *t, void *data)
-{
-	(void)t;
-	struct stream_server *srv = data;
-	if (!srv->accept_paused || srv->listen_fd < 0)
-		return;
-	srv->accept_paused = false;
-	ev_io_set(loop, srv->listen_fd, EV_READ);
-}
-
-struct stream_server *stream_server_new(struct ev_loop *loop, int listen_fd, const char *endpoint,
-					const struct stream_service *service, void *ctx,
-					const struct stream_limits *limits,
-					struct service_stats *stats)
-{
-	struct stream_server *srv = calloc(1, sizeof(*srv));
-	if (srv == NULL) {
-		close(listen_fd); /* owned from the call on, as the header says */
-		return NULL;
-	}
-	*srv = (struct stream_server){
-		.loop = loop,
-		.listen_fd = listen_fd,
-		.service = service,
-		.ctx = ctx,
-		.limits = *limits,
-		.stats = stats,
-	};
-	snprintf(srv->endpoint, sizeof(srv->endpoint), "%s", endpoint);
-	ev_timer_init(&srv->accept_retry, server_on_accept_retry, srv);
-	if (ev_io_start(loop, listen_fd, EV_READ, server_on_accept, srv) < 0) {
-		close(listen_fd);
-		free(srv);
-		return NULL;
-	}
-	return srv;
-}
-
-void stream_server_stop_accepting(struct stream_server *srv)
-{
-	if (srv->listen_fd < 0)
-		return;
-	ev_io_stop(srv->loop, srv->listen_fd);
-	ev_timer_stop(srv->loop, &srv->accept_retry);
-	close(srv->listen_fd);
-	srv->listen_fd = -1;
-}
-
-void stream_server_drain(struct stream_server *srv)
-{
-	stream_server_stop_accepting(srv);
-	srv->draining = true;
-	struct stream_conn *c = srv->conns;
-	while (c != NULL) {
-		struct stream_conn *next = c->next;
-		conn_update_events(c); /* frees those with nothing left to send */
-		c = next;
-	}
-}
-
-size_t stream_server_conn_count(const struct stream_server *srv)
-{
-	return srv->nconns;
-}
-
-void stream_server_free(struct stream_server *srv)
-{
-	if (srv == NULL)
-		return;
-	stream_server_stop_accepting(srv);
-	while (srv->conns != NULL)
-		conn_destroy(srv->conns);
-	free(srv);
 }
