@@ -254,11 +254,7 @@ static int worker_init(struct server *s, struct worker *w, size_t index, int max
 		cli_error("%s", err);
 		return -1;
 	}
-	unsigned spin_us;
-	bool adaptive;
-	char why[128];
-	if (serve_busy_poll_parse(s->cfg.busy_poll, &spin_us, &adaptive, why, sizeof(why)) == 0)
-		ev_loop_set_busy_poll(w->loop, spin_us, adaptive); /* checked when parsed */
+	ev_loop_set_busy_poll(w->loop, s->busy_poll_us, s->busy_poll_adaptive);
 	w->guard = s->guard;
 	if (pipe2(w->ctl, O_NONBLOCK | O_CLOEXEC) < 0 ||
 	    ev_io_start(w->loop, w->ctl[0], EV_READ, on_ctl, w) < 0) {
@@ -396,14 +392,10 @@ int cmd_serve(int argc, char **argv)
 		if (worker_init(&s, &s.workers[i], i, max_fds) < 0)
 			goto out_free;
 	}
-	unsigned spin_us = 0;
-	bool adaptive = false;
-	char why[128], spin[64];
-	serve_busy_poll_parse(s.cfg.busy_poll, &spin_us, &adaptive, why, sizeof(why));
-	if (spin_us == 0)
-		snprintf(spin, sizeof(spin), "off");
-	else
-		snprintf(spin, sizeof(spin), adaptive ? "auto, up to %u us" : "%u us", spin_us);
+	char spin[64] = "off";
+	if (s.busy_poll_us > 0)
+		snprintf(spin, sizeof(spin), s.busy_poll_adaptive ? "auto, up to %u us" : "%u us",
+			 s.busy_poll_us);
 	log_info("event loop: %s, up to %d fds, %zu worker thread(s), busy polling %s",
 		 ev_loop_backend(s.workers[0].loop), max_fds, s.nworkers, spin);
 	for (size_t i = 0; i < s.neps; i++) {

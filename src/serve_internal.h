@@ -38,11 +38,6 @@ struct serve_config {
 };
 
 
-/* --busy-poll: "auto" (adaptive, the default) or microseconds (0 = off). 0, or -1 with
- * why. */
-int serve_busy_poll_parse(const char *value, unsigned *usec, bool *adaptive, char *why,
-			  size_t whylen);
-
 struct endpoint_req {
 	size_t service;
 	struct addr_spec spec;
@@ -84,6 +79,8 @@ struct server {
 	struct dgram_guard *guard; /* one rate table for all workers */
 	struct metrics_ctx metrics;
 	struct addr_spec metrics_spec;
+	unsigned busy_poll_us;   /* from cfg.busy_poll */
+	bool busy_poll_adaptive;
 	const char *config_path; /* --config FILE */
 	bool check_config;       /* --check-config: validate and exit */
 };

@@ -49,8 +49,10 @@ static int metrics_addr_check(const char *value, char *why, size_t whylen)
 	return 0;
 }
 
-int serve_busy_poll_parse(const char *value, unsigned *usec, bool *adaptive, char *why,
-			  size_t whylen)
+/* --busy-poll: "auto" (adaptive, also empty or unset) or microseconds (0 = off). 0, or -1
+ * with why. */
+static int busy_poll_parse(const char *value, unsigned *usec, bool *adaptive, char *why,
+			   size_t whylen)
 {
 	if (value == NULL || value[0] == '\0' || strcmp(value, "auto") == 0) {
 		*usec = SPIN_AUTO_BUDGET_US;
@@ -75,7 +77,7 @@ static int busy_poll_check(const char *value, char *why, size_t whylen)
 {
 	unsigned usec;
 	bool adaptive;
-	return serve_busy_poll_parse(value, &usec, &adaptive, why, whylen);
+	return busy_poll_parse(value, &usec, &adaptive, why, whylen);
 }
 
 /* --event-loop: a backend this build has. */
@@ -232,6 +234,16 @@ static void metrics_addr_parse(struct server *s)
 	if (s->metrics_spec.transport != ADDR_UNIX && s->metrics_spec.host[0] == '\0')
 		snprintf(s->metrics_spec.host, sizeof(s->metrics_spec.host), "127.0.0.1");
 }
+
+/* Fill busy_poll_us and busy_poll_adaptive from --busy-poll, which busy_poll_check checked. */
+static void busy_poll_resolve(struct server *s)
+{
+	char why[128];
+	if (busy_poll_parse(s->cfg.busy_poll, &s->busy_poll_us, &s->busy_poll_adaptive, why,
+			    sizeof(why)) < 0)
+		s->busy_poll_us = 0;
+}
+
 /* Sockets from systemd become endpoints of the service their FileDescriptorName= names. */
 static void add_inherited_endpoints(struct server *s)
 {
@@ -355,6 +367,7 @@ void serve_parse_options(struct server *s, int argc, char **argv)
 	log_set_level(verbosity == 0 ? LOG_WARN : verbosity == 1 ? LOG_INFO : LOG_DEBUG);
 
 	metrics_addr_parse(s);
+	busy_poll_resolve(s);
 	add_inherited_endpoints(s);
 	if (s->neps == 0) { /* no service option: everything on its defaults */
 		for (size_t i = 0; i < s->nservices; i++) {
