@@ -13,19 +13,13 @@
 #include "client_io.h"
 #include "escape.h"
 #include "i18n.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "mono_clock.h"
 
 /* Wait for fd to be readable before the deadline: 1 ready, 0 timed out, -1 error. */
 static int wait_readable(int fd, long long deadline)
 {
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - mono_ms();
 		if (left <= 0)
 			return 0;
 		struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -95,7 +89,7 @@ static ssize_t recv_some(int fd, void *buf, size_t cap, long long deadline, int 
 ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *err,
 			  size_t errlen)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	size_t got = 0;
 	while (got < len) {
 		ssize_t n = recv_some(fd, (char *)buf + got, len - got, deadline, timeout_ms, err,
@@ -115,13 +109,13 @@ ssize_t client_recv_datagram(int fd, void *buf, size_t cap, int timeout_ms, char
 			     size_t errlen)
 {
 	/* an empty datagram is a reply of length 0, not a close */
-	return recv_some(fd, buf, cap, now_ms() + timeout_ms, timeout_ms, err, errlen);
+	return recv_some(fd, buf, cap, mono_ms() + timeout_ms, timeout_ms, err, errlen);
 }
 
 ssize_t client_recv_until(int fd, void *buf, size_t cap, int delim, int timeout_ms, char *err,
 			  size_t errlen)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	size_t got = 0;
 	while (got < cap) {
 		ssize_t n = recv_some(fd, (char *)buf + got, cap - got, deadline, timeout_ms, err,
@@ -201,7 +195,3 @@ char *client_strip(char *s)
 	return s;
 }
 
-long long client_now_ms(void)
-{
-	return now_ms();
-}

@@ -23,8 +23,6 @@ int client_write_all(int fd, const void *data, size_t len);
 /* Show untrusted reply text on out: each line made terminal-safe by escape_text (a server
  * must not drive the user's terminal with escape sequences), newlines kept, one at the end. */
 void client_print_text(FILE *out, const char *data, size_t len);
-/* Monotonic milliseconds, for deadlines. */
-long long client_now_ms(void);
 
 /* A line from the terminal with editing and history (libedit), without its newline;
  * NULL at end of input. The caller frees it. */

@@ -14,6 +14,7 @@
 #include "client_io.h"
 #include "echo_client.h"
 #include "i18n.h"
+#include "mono_clock.h"
 #include "net.h"
 
 #define DEFAULT_TIMEOUT_MS 2000
@@ -176,14 +177,14 @@ static int run_stream_pipe(struct echo_client *ec)
 	bool stdin_open = true;
 	/* Replies owed must keep coming: the timeout runs while any are outstanding, even
 	 * with stdin still open, so a server that stops answering cannot hang us. */
-	long long quiet_since = client_now_ms();
+	long long quiet_since = mono_ms();
 	for (;;) {
 		if (!stdin_open && received >= sent && in_len == 0)
 			return 0;
 		bool owed = received < sent || in_len > 0;
 		if (!owed)
-			quiet_since = client_now_ms();
-		long long left = quiet_since + ec->timeout_ms - client_now_ms();
+			quiet_since = mono_ms();
+		long long left = quiet_since + ec->timeout_ms - mono_ms();
 		if (owed && left <= 0) {
 			cli_error(_("%s: timed out waiting for replies (%llu of %llu bytes back)"),
 				  ec->where, received, sent);
@@ -240,7 +241,7 @@ static int run_stream_pipe(struct echo_client *ec)
 			}
 			if (n > 0) {
 				received += (unsigned long long)n;
-				quiet_since = client_now_ms();
+				quiet_since = mono_ms();
 				if (client_write_all(STDOUT_FILENO, out, (size_t)n) < 0) {
 					cli_error(_("write stdout: %s"), strerror(errno));
 					return 1;

@@ -10,6 +10,7 @@
 
 #include "ev_internal.h"
 #include "log.h"
+#include "mono_clock.h"
 
 static struct ev_loop *signal_loop; /* the loop watching the signal self-pipe, if any */
 
@@ -138,20 +139,13 @@ void ev_loop_set_busy_poll(struct ev_loop *loop, unsigned usec, bool adaptive)
 	}
 }
 
-static uint64_t monotonic_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* The backend's wait, preceded by non-blocking polls when the loop was busy a moment ago
  * and the spin policy allows. Never spins past the next timer. */
 static int loop_wait(struct ev_loop *loop, int timeout_ms)
 {
 	if (loop->spin.budget_us == 0 || !loop->had_events || timeout_ms == 0)
 		return loop->backend->wait(loop, timeout_ms);
-	uint64_t start = monotonic_us();
+	uint64_t start = mono_us();
 	if (spin_policy_wants_probe(&loop->spin, start))
 		spin_policy_probed(&loop->spin, spin_probe_crowded(loop->spin_probe_fd, loop->cpus),
 				   start);
@@ -168,7 +162,7 @@ static int loop_wait(struct ev_loop *loop, int timeout_ms)
 				spin_policy_record(&loop->spin, true);
 			return n;
 		}
-		waited = monotonic_us() - start;
+		waited = mono_us() - start;
 	} while (waited < spin && !loop->stopped);
 	spin_policy_record(&loop->spin, false);
 	if (timeout_ms > 0) { /* what is left of the timeout, rounded up */

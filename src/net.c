@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "client_io.h"
+#include "mono_clock.h"
 #include "net.h"
 
 static void spec_text(const struct addr_spec *spec, char *out, size_t outlen)
@@ -227,11 +227,11 @@ static int connect_one(int family, int socktype, const struct sockaddr *sa, sock
 
 int net_connect_addrinfo(const struct addrinfo *list, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? -1 : client_now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	int errnum = EADDRNOTAVAIL;
 	for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
 		long long left = -1;
-		if (deadline >= 0 && (left = deadline - client_now_ms()) <= 0)
+		if (deadline >= 0 && (left = deadline - mono_ms()) <= 0)
 			return -ETIMEDOUT;
 		int fd = connect_one(ai->ai_family, ai->ai_socktype, ai->ai_addr, ai->ai_addrlen,
 				     (int)left, &errnum);
