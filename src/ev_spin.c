@@ -18,7 +18,10 @@ bool spin_policy_wants_probe(const struct spin_policy *p, uint64_t now_us)
 
 void spin_policy_probed(struct spin_policy *p, bool crowded, uint64_t now_us)
 {
-	p->crowded = crowded;
+	if (crowded)
+		p->clean_probes = 0;
+	else if (p->clean_probes < SPIN_CLEAN_PROBES)
+		p->clean_probes++;
 	p->probed_us = now_us;
 }
 
@@ -30,7 +33,7 @@ unsigned spin_policy_budget(struct spin_policy *p)
 		p->skip--;
 		return 0;
 	}
-	return p->crowded || p->probed_us == 0 ? 0 : p->budget_us;
+	return p->clean_probes < SPIN_CLEAN_PROBES ? 0 : p->budget_us;
 }
 
 void spin_policy_record(struct spin_policy *p, bool found_work)

@@ -7,7 +7,9 @@
  *     2^SPIN_MISSES_MAX - 1) chances to spin are skipped; a spin that finds work resets this;
  *   - never while the machine has more runnable threads than CPUs (the kernel's count in
  *     /proc/loadavg, read at most every SPIN_PROBE_US): a spinning worker then takes the CPU
- *     its own clients or other programs wait for;
+ *     its own clients or other programs wait for. The count is of one instant and misses a
+ *     thread still being woken, so one crowded reading stops spinning until
+ *     SPIN_CLEAN_PROBES readings in a row are not;
  *   - never on a single CPU, where the peer can only run once we stop.
  * The policy is pure (times and probe results come in as arguments); the probe is
  * spin_probe_crowded(). */
@@ -20,14 +22,15 @@
 #define SPIN_AUTO_BUDGET_US 50     /* past a loopback round trip's turnaround (BENCHMARKS.md) */
 #define SPIN_MISSES_MAX     10
 #define SPIN_PROBE_US       100000 /* how stale the crowding probe may be */
+#define SPIN_CLEAN_PROBES   3
 
 struct spin_policy {
 	unsigned budget_us; /* 0: never spin */
 	bool adaptive;
 	unsigned misses; /* spins in a row that found nothing */
 	uint32_t skip;   /* chances to spin still to skip after them */
-	bool crowded;    /* the last probe's answer */
-	uint64_t probed_us; /* when it was taken; 0: never */
+	unsigned clean_probes; /* uncrowded readings in a row */
+	uint64_t probed_us;    /* when the last was taken; 0: never */
 };
 
 void spin_policy_init(struct spin_policy *p, unsigned budget_us, bool adaptive);

@@ -38,13 +38,23 @@ static void adaptive_needs_a_free_cpu(void **state)
 	struct spin_policy p;
 	spin_policy_init(&p, 50, true);
 	assert_int_equal(spin_policy_budget(&p), 0); /* never probed: no */
-	assert_true(spin_policy_wants_probe(&p, T0));
-	spin_policy_probed(&p, true, T0);
+	uint64_t t = T0;
+	assert_true(spin_policy_wants_probe(&p, t));
+	spin_policy_probed(&p, true, t);
 	assert_int_equal(spin_policy_budget(&p), 0); /* crowded */
-	assert_false(spin_policy_wants_probe(&p, T0 + SPIN_PROBE_US - 1));
-	assert_true(spin_policy_wants_probe(&p, T0 + SPIN_PROBE_US));
-	spin_policy_probed(&p, false, T0 + SPIN_PROBE_US);
-	assert_int_equal(spin_policy_budget(&p), 50);
+	assert_false(spin_policy_wants_probe(&p, t + SPIN_PROBE_US - 1));
+	/* One crowded reading holds spinning off until SPIN_CLEAN_PROBES clean ones in a row. */
+	for (int round = 0; round < 2; round++) {
+		for (unsigned i = 1; i <= SPIN_CLEAN_PROBES; i++) {
+			t += SPIN_PROBE_US;
+			assert_true(spin_policy_wants_probe(&p, t));
+			spin_policy_probed(&p, false, t);
+			assert_int_equal(spin_policy_budget(&p), i < SPIN_CLEAN_PROBES ? 0 : 50);
+		}
+		t += SPIN_PROBE_US;
+		spin_policy_probed(&p, true, t); /* crowded again: off at once */
+		assert_int_equal(spin_policy_budget(&p), 0);
+	}
 }
 
 /* Misses in a row skip 1, 3, 7, ... chances, up to 2^SPIN_MISSES_MAX - 1; a hit resets. */
@@ -53,7 +63,8 @@ static void adaptive_backs_off_after_misses(void **state)
 	(void)state;
 	struct spin_policy p;
 	spin_policy_init(&p, 50, true);
-	spin_policy_probed(&p, false, T0);
+	for (unsigned i = 0; i < SPIN_CLEAN_PROBES; i++)
+		spin_policy_probed(&p, false, T0);
 	for (unsigned miss = 1; miss <= SPIN_MISSES_MAX + 2; miss++) {
 		assert_int_equal(spin_policy_budget(&p), 50);
 		spin_policy_record(&p, false);
