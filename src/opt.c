@@ -53,6 +53,15 @@ static int parse_ull(const char *v, unsigned long long *out, const char **end)
 	return 0;
 }
 
+int opt_parse_uint(const char *text, unsigned long long min, unsigned long long max,
+		   unsigned long long *out)
+{
+	const char *end;
+	if (parse_ull(text, out, &end) < 0 || *end != '\0' || *out < min || *out > max)
+		return -1;
+	return 0;
+}
+
 static int parse_size(const char *v, unsigned long long *out)
 {
 	const char *end;
@@ -94,7 +103,6 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 {
 	const char *dash = for_config ? "" : "--";
 	unsigned long long n = 0;
-	const char *end;
 	switch (d->type) {
 	case OPT_BOOL: {
 		bool b;
@@ -107,7 +115,7 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 		return 0;
 	}
 	case OPT_UINT:
-		if (parse_ull(value, &n, &end) < 0 || *end != '\0' || n < d->min || n > d->max) {
+		if (opt_parse_uint(value, d->min, d->max, &n) < 0) {
 			snprintf(err, errlen, _("%s%s: expected a whole number from %llu to %llu, got '%s'"),
 				 dash, d->name, d->min, d->max, value);
 			return -1;

@@ -34,6 +34,10 @@ const struct opt_desc *opt_find(const struct opt_desc *table, const char *name);
  * from 1 to 1000000, got 'x'" (without the "--" prefix when for_config). */
 int opt_set(const struct opt_desc *desc, void *config, const char *value, bool for_config,
 	    char *err, size_t errlen);
+/* text is a whole number (digits only, nothing after) within [min, max]: 0, or -1. For
+ * checks of OPT_STRING values that may also be a number ("auto" or microseconds). */
+int opt_parse_uint(const char *text, unsigned long long min, unsigned long long max,
+		   unsigned long long *out);
 /* "  --max-conns N   help (default: 10000)" lines. */
 void opt_print_help(FILE *out, const struct opt_desc *table, const void *defaults);
 

@@ -59,11 +59,8 @@ static int busy_poll_parse(const char *value, unsigned *usec, bool *adaptive, ch
 		*adaptive = true;
 		return 0;
 	}
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(value, &end, 10);
-	if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
-	    v > MAX_BUSY_POLL_US) {
+	unsigned long long v;
+	if (opt_parse_uint(value, 0, MAX_BUSY_POLL_US, &v) < 0) {
 		snprintf(why, whylen, _("expected auto or 0-%u microseconds, got '%s'"),
 			 MAX_BUSY_POLL_US, value);
 		return -1;

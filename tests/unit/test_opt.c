@@ -234,12 +234,29 @@ static void help_lines_show_defaults(void **state)
 	free(text);
 }
 
+/* The whole-number check OPT_UINT uses, for option checks of their own (--busy-poll). */
+static void parse_uint_digits_only_in_range(void **state)
+{
+	(void)state;
+	unsigned long long v = 0;
+	assert_int_equal(opt_parse_uint("0", 0, 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(opt_parse_uint("10", 0, 10, &v), 0);
+	assert_int_equal(v, 10);
+	const char *bad[] = {"11", "", "-1", " 5", "+5", "5 ", "1.5", "5us", "x",
+			     "99999999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(opt_parse_uint(bad[i], 0, 10, &v), -1);
+	assert_int_equal(opt_parse_uint("3", 4, 10, &v), -1); /* below min */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(find_by_name),
 	    cmocka_unit_test(bools),
 	    cmocka_unit_test(uints),
+	    cmocka_unit_test(parse_uint_digits_only_in_range),
 	    cmocka_unit_test(sizes),
 	    cmocka_unit_test(seconds),
 	    cmocka_unit_test(strings),
