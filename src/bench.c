@@ -72,6 +72,9 @@ static void usage(FILE *out)
 		"                         (default: 1)\n"
 		"  -t, --timeout SECONDS  a reply later than this is a timeout (default: %g)\n"
 		"  -p, --plain            expect replies unchanged (RFC 862 echo, socat, inetd)\n"
+		"      --busy-poll USEC   with one connection per thread, poll for a reply this\n"
+		"                         long before sleeping (0: never); auto (default) polls\n"
+		"                         up to %u us while it pays and CPUs are free\n"
 		"      --proto NAME       echo (default), or over udp: sntp (each reply must\n"
 		"                         answer its request, not be a KoD), time (the seed's\n"
 		"                         strftime service), daytime, rfc868 (depth 1)\n"
@@ -79,7 +82,9 @@ static void usage(FILE *out)
 		"  -h, --help             show this help\n\n"
 		"ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n"
 		"Latency is from a message's first byte sent to its reply's last byte received.\n"),
-		DEFAULT_SPEC, DEFAULT_SIZE, DEFAULT_DURATION_MS / 1000.0, DEFAULT_TIMEOUT_MS / 1000.0);	cli_usage_exit_codes(out);
+		DEFAULT_SPEC, DEFAULT_SIZE, DEFAULT_DURATION_MS / 1000.0, DEFAULT_TIMEOUT_MS / 1000.0,
+		SPIN_AUTO_BUDGET_US);
+	cli_usage_exit_codes(out);
 }
 
 static unsigned long long parse_count(const char *opt, const char *text, unsigned long long min,
@@ -96,7 +101,7 @@ static unsigned long long parse_count(const char *opt, const char *text, unsigne
 
 static void parse_options(struct bench_config *cfg, int argc, char **argv)
 {
-	enum { OPT_PROTO = 1000 };
+	enum { OPT_PROTO = 1000, OPT_BUSY_POLL };
 	static const struct option longopts[] = {
 		{"conns", required_argument, NULL, 'c'},
 		{"depth", required_argument, NULL, 'd'},
@@ -107,6 +112,7 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 		{"timeout", required_argument, NULL, 't'},
 		{"plain", no_argument, NULL, 'p'},
 		{"proto", required_argument, NULL, OPT_PROTO},
+		{"busy-poll", required_argument, NULL, OPT_BUSY_POLL},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -118,6 +124,7 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 				     .size = DEFAULT_SIZE,
 				     .duration_ms = DEFAULT_DURATION_MS,
 				     .timeout_ms = DEFAULT_TIMEOUT_MS};
+	spin_option_parse(NULL, &cfg->busy_poll_us, &cfg->busy_poll_adaptive);
 	int c;
 	while ((c = getopt_long(argc, argv, "+c:d:s:D:n:T:t:pjh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -163,6 +170,13 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 			cfg->proto = &protos[i];
 			break;
 		}
+		case OPT_BUSY_POLL:
+			if (spin_option_parse(optarg, &cfg->busy_poll_us, &cfg->busy_poll_adaptive) < 0)
+				cli_usage_error("bench",
+						_("--busy-poll: expected auto or 0-%u microseconds, "
+						  "got '%s'"),
+						SPIN_MAX_BUDGET_US, optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -310,6 +324,7 @@ int cmd_bench(int argc, char **argv)
 		t.timeouts += w->timeouts;
 		t.errors += w->errors;
 		t.late += w->late;
+		t.client_polling += (double)w->spin_ns / 1e9;
 		histogram_merge(&t.hist, &w->hist);
 		if (w->start_ns < first)
 			first = w->start_ns;
@@ -324,8 +339,14 @@ int cmd_bench(int argc, char **argv)
 	}
 	t.seconds = last > first ? (double)(last - first) / 1e9 : 0;
 	getrusage(RUSAGE_SELF, &ru1);
-	if (t.seconds > 0)
-		t.client_busy = (cpu_seconds(&ru1) - cpu_seconds(&ru0)) / (t.seconds * cfg.threads);
+	if (t.seconds > 0) {
+		double cpu = cpu_seconds(&ru1) - cpu_seconds(&ru0);
+		t.client_busy = cpu > t.client_polling ? cpu - t.client_polling : 0;
+		t.client_busy /= t.seconds * cfg.threads;
+		t.client_polling /= t.seconds * cfg.threads;
+	} else {
+		t.client_polling = 0;
+	}
 	if (cfg.json)
 		bench_print_json(&cfg, &t);
 	else

@@ -1,5 +1,8 @@
 /* bench_blocking.c - a bench thread with one connection (or udp socket): no event loop,
- * just a blocking send and a blocking receive per message, like the simplest client. */
+ * just a send and a receive per message, like the simplest client. The receive polls
+ * first while --busy-poll allows, as the server's loop does: a reply that comes within
+ * the spin costs no sleep and no wake-up, which at one message in flight is a large part
+ * of a loopback round trip (BENCHMARKS.md). */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,17 +36,36 @@ int bench_blocking_prepare(int fd)
 	return 0;
 }
 
+/* Non-blocking receives for as long as the spin policy allows. False if nothing came. */
+static bool spin_receive(struct worker *w, struct conn *c)
+{
+	uint64_t start = bench_now_ns();
+	uint64_t budget_ns = (uint64_t)spinner_budget(&w->spin, start / 1000u) * 1000u;
+	if (budget_ns == 0)
+		return false;
+	bool got;
+	do
+		got = bench_conn_receive(w, c, false);
+	while (!got && w->now_ns - start < budget_ns);
+	spin_policy_record(&w->spin.policy, got);
+	w->spin_ns += w->now_ns - start; /* waiting, not work: see client_busy */
+	return got;
+}
+
 /* The first messages went out in bench_worker_main(); each receive sends what may go
- * next. The checks, counters and histogram are the epoll loop's. */
+ * next. The checks, counters and histogram are the epoll loop's. Spinning only follows a
+ * receive that found something: after a quiet tick the peer is not answering quickly. */
 void bench_blocking_loop(struct worker *w)
 {
 	struct conn *c = &w->conns[0];
+	bool got = true;
 	while (w->ndone < w->nconns) {
 		if (c->tx_off != 0) /* a send that SO_SNDTIMEO cut short */
 			bench_stream_send(w, c, bench_now_ns());
 		if (c->dead)
 			break;
-		bench_conn_receive(w, c, true);
+		if (!(got && spin_receive(w, c)))
+			got = bench_conn_receive(w, c, true);
 		bench_worker_after_io(w, w->now_ns);
 	}
 }

@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "bench_msg.h"
+#include "ev_spin.h"
 #include "histogram.h"
 #include "net.h"
 
@@ -42,6 +43,8 @@ struct bench_config {
 	long duration_ms;
 	uint64_t count; /* 0: run for duration_ms */
 	long timeout_ms;
+	unsigned busy_poll_us; /* --busy-poll, for one-connection threads */
+	bool busy_poll_adaptive;
 	bool plain, json;
 };
 
@@ -72,6 +75,7 @@ struct worker {
 	pthread_t thread;
 	int epfd;      /* -1 when blocking */
 	bool blocking; /* one connection: bench_blocking_loop(), no epoll */
+	struct spinner spin; /* blocking: polls for a reply before it sleeps */
 	struct conn *conns;
 	size_t nconns, ndone;
 	bool stopping;  /* duration over: no new messages */
@@ -85,6 +89,7 @@ struct worker {
 	bool finished;
 	/* results, read after join */
 	uint64_t ok, mismatches, timeouts, errors, late;
+	uint64_t spin_ns; /* spent polling for replies (--busy-poll) */
 	struct histogram hist;
 	/* scratch, allocated before the run */
 	uint8_t *rx;                  /* READ_CHUNK, or SEND_BATCH datagrams for udp */
@@ -100,8 +105,9 @@ struct worker {
 struct bench_totals {
 	uint64_t ok, mismatches, timeouts, errors, late;
 	double seconds;
-	double client_busy; /* CPU time of the run over seconds x threads: near 1, we are the
-			     * bottleneck, not the server */
+	double client_busy; /* CPU time of the run over seconds x threads, polling for replies
+			     * left out: near 1, we are the bottleneck, not the server */
+	double client_polling; /* the time spent polling for replies, over the same */
 	struct histogram hist;
 	const char *first_error;
 };
@@ -121,8 +127,8 @@ int bench_worker_setup(struct worker *w, const struct bench_config *cfg,
 		       const struct bench_msg *msg, size_t index, size_t nconns);
 int bench_conn_open(struct worker *w, struct conn *c, uint64_t limit);
 /* Receive what c has (block: wait up to BENCH_TICK_MS), check it, send what may go next;
- * sets w->now_ns. */
-void bench_conn_receive(struct worker *w, struct conn *c, bool block);
+ * sets w->now_ns. False if nothing came (no bytes, no error): the wait goes on. */
+bool bench_conn_receive(struct worker *w, struct conn *c, bool block);
 /* After each receive: timeouts and the end of the run once per tick, progress counters. */
 void bench_worker_after_io(struct worker *w, uint64_t now);
 void *bench_worker_main(void *arg);
@@ -136,13 +142,13 @@ void bench_blocking_loop(struct worker *w);
 /* bench_stream.c: tcp and unix */
 bool bench_stream_idle(const struct conn *c);
 void bench_stream_send(struct worker *w, struct conn *c, uint64_t now);
-void bench_stream_receive(struct worker *w, struct conn *c, int flags);
+bool bench_stream_receive(struct worker *w, struct conn *c, int flags);
 void bench_stream_check_timeout(struct worker *w, struct conn *c, uint64_t now, uint64_t limit);
 
 /* bench_udp.c: udp */
 void bench_udp_send(struct worker *w, struct conn *c);
 size_t bench_rx_slot_size(const struct bench_config *cfg);
-void bench_udp_receive(struct worker *w, struct conn *c, int flags);
+bool bench_udp_receive(struct worker *w, struct conn *c, int flags);
 void bench_udp_check_timeout(struct worker *w, struct conn *c, uint64_t now, uint64_t limit);
 
 /* bench_report.c */

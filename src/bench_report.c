@@ -30,10 +30,12 @@ void bench_print_human(const struct bench_config *cfg, const struct bench_totals
 	       t->mismatches, t->timeouts, t->errors);
 	if (t->late > 0)
 		printf("  (%" PRIu64 " late replies ignored)", t->late);
-	printf("\n  client    %.0f %% busy%s\n", t->client_busy * 100,
-	       t->client_busy > CLIENT_BUSY_WARN ? " (near saturation: add --threads, or the "
-						  "client limits these figures)"
-						: "");
+	printf("\n  client    %.0f %% busy", t->client_busy * 100);
+	if (t->client_polling >= 0.005)
+		printf(", %.0f %% polling for replies", t->client_polling * 100);
+	printf("%s\n", t->client_busy > CLIENT_BUSY_WARN ? " (near saturation: add --threads, or "
+							   "the client limits these figures)"
+							 : "");
 }
 
 void bench_print_json(const struct bench_config *cfg, const struct bench_totals *t)
@@ -55,11 +57,12 @@ void bench_print_json(const struct bench_config *cfg, const struct bench_totals 
 	       "\"mb_per_s\":%.3f,\"latency_us\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
 	       "\"p99.9\":%.3f,\"max\":%.3f,\"mean\":%.3f,\"min\":%.3f},\"mismatches\":%" PRIu64
 	       ",\"timeouts\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"late\":%" PRIu64
-	       ",\"client_busy\":%.3f}\n",
+	       ",\"client_busy\":%.3f,\"client_polling\":%.3f}\n",
 	       addr_transport_name(cfg->spec.transport), cfg->conns, cfg->depth, cfg->size,
 	       cfg->threads, cfg->plain ? "true" : "false", t->seconds, msgs, rate,
 	       rate * (double)cfg->size / 1e6, us(histogram_percentile(h, 50)),
 	       us(histogram_percentile(h, 90)), us(histogram_percentile(h, 99)),
 	       us(histogram_percentile(h, 99.9)), us(h->max), histogram_mean(h) / 1000.0,
-	       us(h->min), t->mismatches, t->timeouts, t->errors, t->late, t->client_busy);
+	       us(h->min), t->mismatches, t->timeouts, t->errors, t->late, t->client_busy,
+	       t->client_polling);
 }

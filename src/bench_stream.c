@@ -101,7 +101,7 @@ void bench_stream_send(struct worker *w, struct conn *c, uint64_t now)
 }
 
 /* flags: MSG_DONTWAIT after epoll said readable; 0 to block (up to SO_RCVTIMEO). */
-void bench_stream_receive(struct worker *w, struct conn *c, int flags)
+bool bench_stream_receive(struct worker *w, struct conn *c, int flags)
 {
 	const struct bench_msg *m = w->msg;
 	ssize_t n = recv(c->fd, w->rx, READ_CHUNK, flags);
@@ -109,9 +109,9 @@ void bench_stream_receive(struct worker *w, struct conn *c, int flags)
 	w->now_ns = now;
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
+			return false;
 		bench_conn_fail(w, c, n == 0 ? "read" : "recv", n == 0 ? ECONNRESET : errno);
-		return;
+		return true;
 	}
 	c->last_rx_ns = now;
 	const uint8_t *p = w->rx;
@@ -121,7 +121,7 @@ void bench_stream_receive(struct worker *w, struct conn *c, int flags)
 		if (sent == 0 || c->rx_seq > c->tx_seq) { /* more than was sent: not our echo */
 			w->mismatches++;
 			bench_conn_fail(w, c, "reply", EPROTO);
-			return;
+			return true;
 		}
 		size_t take = sent < left ? sent : left;
 		if (!bench_msg_check(m, c->rx_seq, c->rx_off, p, take))
@@ -137,6 +137,7 @@ void bench_stream_receive(struct worker *w, struct conn *c, int flags)
 		}
 	}
 	bench_stream_send(w, c, now);
+	return true;
 }
 
 /* A stream whose oldest message waits too long is given up: its messages are timeouts. */

@@ -60,7 +60,7 @@ size_t bench_rx_slot_size(const struct bench_config *cfg)
 
 /* flags: MSG_DONTWAIT after epoll said readable; MSG_WAITFORONE to block (up to
  * SO_RCVTIMEO). */
-void bench_udp_receive(struct worker *w, struct conn *c, int flags)
+bool bench_udp_receive(struct worker *w, struct conn *c, int flags)
 {
 	const struct bench_msg *m = w->msg;
 	unsigned depth = w->cfg->depth;
@@ -71,9 +71,10 @@ void bench_udp_receive(struct worker *w, struct conn *c, int flags)
 	uint64_t now = bench_now_ns();
 	w->now_ns = now;
 	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			bench_conn_fail(w, c, "recv", errno);
-		return;
+		if (errno == EAGAIN || errno == EINTR)
+			return false;
+		bench_conn_fail(w, c, "recv", errno);
+		return true;
 	}
 	const struct bench_proto *proto = w->cfg->proto;
 	uint64_t mod = proto->seq_mod ? proto->seq_mod : bench_msg_seq_modulus(m);
@@ -107,6 +108,7 @@ void bench_udp_receive(struct worker *w, struct conn *c, int flags)
 		c->udp_busy--;
 	}
 	bench_udp_send(w, c);
+	return true;
 }
 
 /* Late slots are timeouts and free again; free slots are refilled (also those a full

@@ -89,13 +89,15 @@ static void conn_note_done(struct worker *w, struct conn *c)
 	}
 }
 
-void bench_conn_receive(struct worker *w, struct conn *c, bool block)
+bool bench_conn_receive(struct worker *w, struct conn *c, bool block)
 {
+	bool got;
 	if (is_udp(w))
-		bench_udp_receive(w, c, block ? MSG_WAITFORONE : MSG_DONTWAIT);
+		got = bench_udp_receive(w, c, block ? MSG_WAITFORONE : MSG_DONTWAIT);
 	else
-		bench_stream_receive(w, c, block ? 0 : MSG_DONTWAIT);
+		got = bench_stream_receive(w, c, block ? 0 : MSG_DONTWAIT);
 	conn_note_done(w, c);
+	return got;
 }
 
 void bench_worker_after_io(struct worker *w, uint64_t now)
@@ -169,7 +171,10 @@ int bench_worker_setup(struct worker *w, const struct bench_config *cfg,
 		       const struct bench_msg *msg, size_t index, size_t nconns)
 {
 	*w = (struct worker){.cfg = cfg, .msg = msg, .index = index, .nconns = nconns,
-			     .epfd = -1, .blocking = bench_blocking_fits(cfg, nconns)};
+			     .epfd = -1, .blocking = bench_blocking_fits(cfg, nconns),
+			     .spin.probe_fd = -1};
+	if (w->blocking)
+		spinner_init(&w->spin, cfg->busy_poll_us, cfg->busy_poll_adaptive);
 	histogram_init(&w->hist);
 	if (!w->blocking)
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -240,4 +245,5 @@ void bench_worker_free(struct worker *w)
 	free(w->stx);
 	if (w->epfd >= 0)
 		close(w->epfd);
+	spinner_close(&w->spin);
 }

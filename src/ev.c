@@ -41,7 +41,7 @@ struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t 
 	if (loop == NULL)
 		goto out_nomem;
 	loop->max_fds = max_fds;
-	loop->spin_probe_fd = -1;
+	loop->spin.probe_fd = -1;
 	loop->watches = calloc((size_t)max_fds, sizeof(*loop->watches));
 	if (loop->watches == NULL)
 		goto out_free_loop;
@@ -101,8 +101,7 @@ void ev_loop_free(struct ev_loop *loop)
 	if (signal_loop == loop)
 		signal_loop = NULL;
 	loop->backend->free(loop);
-	if (loop->spin_probe_fd >= 0)
-		close(loop->spin_probe_fd);
+	spinner_close(&loop->spin);
 	free(loop->heap);
 	free(loop->watches);
 	free(loop);
@@ -132,24 +131,17 @@ void ev_update_time(struct ev_loop *loop)
 
 void ev_loop_set_busy_poll(struct ev_loop *loop, unsigned usec, bool adaptive)
 {
-	spin_policy_init(&loop->spin, usec, adaptive);
-	if (adaptive && usec > 0 && loop->spin_probe_fd < 0) {
-		loop->spin_probe_fd = spin_probe_open();
-		loop->cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	}
+	spinner_init(&loop->spin, usec, adaptive);
 }
 
 /* The backend's wait, preceded by non-blocking polls when the loop was busy a moment ago
  * and the spin policy allows. Never spins past the next timer. */
 static int loop_wait(struct ev_loop *loop, int timeout_ms)
 {
-	if (loop->spin.budget_us == 0 || !loop->had_events || timeout_ms == 0)
+	if (loop->spin.policy.budget_us == 0 || !loop->had_events || timeout_ms == 0)
 		return loop->backend->wait(loop, timeout_ms);
 	uint64_t start = mono_us();
-	if (spin_policy_wants_probe(&loop->spin, start))
-		spin_policy_probed(&loop->spin, spin_probe_crowded(loop->spin_probe_fd, loop->cpus),
-				   start);
-	uint64_t spin = spin_policy_budget(&loop->spin);
+	uint64_t spin = spinner_budget(&loop->spin, start);
 	if (spin == 0)
 		return loop->backend->wait(loop, timeout_ms);
 	if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000u < spin)
@@ -159,12 +151,12 @@ static int loop_wait(struct ev_loop *loop, int timeout_ms)
 		int n = loop->backend->wait(loop, 0);
 		if (n != 0) {
 			if (n > 0)
-				spin_policy_record(&loop->spin, true);
+				spin_policy_record(&loop->spin.policy, true);
 			return n;
 		}
 		waited = mono_us() - start;
 	} while (waited < spin && !loop->stopped);
-	spin_policy_record(&loop->spin, false);
+	spin_policy_record(&loop->spin.policy, false);
 	if (timeout_ms > 0) { /* what is left of the timeout, rounded up */
 		uint64_t left_ms = (waited + 999u) / 1000u;
 		timeout_ms = left_ms >= (uint64_t)timeout_ms ? 0 : timeout_ms - (int)left_ms;

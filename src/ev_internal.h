@@ -56,9 +56,7 @@ struct ev_loop {
 	struct ev_timer **heap;      /* 1-based binary min-heap on due_ms */
 	size_t heap_len, heap_cap;
 	uint64_t now_ms;
-	struct spin_policy spin; /* busy polling: see ev_spin.h */
-	int spin_probe_fd;       /* /proc/loadavg for the adaptive policy, or -1 */
-	long cpus;               /* online, for the same */
+	struct spinner spin;     /* busy polling: see ev_spin.h */
 	bool had_events;       /* the last wait found work: worth spinning before the next */
 	bool stopped;
 };

@@ -3,7 +3,10 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "opt.h"
 
 void spin_policy_init(struct spin_policy *p, unsigned budget_us, bool adaptive)
 {
@@ -68,4 +71,42 @@ bool spin_probe_crowded(int fd, long cpus)
 	if (sscanf(text, "%*s %*s %*s %ld/", &running) != 1)
 		return true;
 	return running > cpus;
+}
+
+void spinner_init(struct spinner *s, unsigned budget_us, bool adaptive)
+{
+	spin_policy_init(&s->policy, budget_us, adaptive);
+	if (adaptive && budget_us > 0 && s->probe_fd < 0) {
+		s->probe_fd = spin_probe_open();
+		s->cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	}
+}
+
+void spinner_close(struct spinner *s)
+{
+	if (s->probe_fd >= 0)
+		close(s->probe_fd);
+	s->probe_fd = -1;
+}
+
+unsigned spinner_budget(struct spinner *s, uint64_t now_us)
+{
+	if (spin_policy_wants_probe(&s->policy, now_us))
+		spin_policy_probed(&s->policy, spin_probe_crowded(s->probe_fd, s->cpus), now_us);
+	return spin_policy_budget(&s->policy);
+}
+
+int spin_option_parse(const char *value, unsigned *budget_us, bool *adaptive)
+{
+	if (value == NULL || value[0] == '\0' || strcmp(value, "auto") == 0) {
+		*budget_us = SPIN_AUTO_BUDGET_US;
+		*adaptive = true;
+		return 0;
+	}
+	unsigned long long v;
+	if (opt_parse_uint(value, 0, SPIN_MAX_BUDGET_US, &v) < 0)
+		return -1;
+	*budget_us = (unsigned)v;
+	*adaptive = false;
+	return 0;
 }

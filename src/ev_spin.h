@@ -23,6 +23,7 @@
 #define SPIN_MISSES_MAX     10
 #define SPIN_PROBE_US       100000 /* how stale the crowding probe may be */
 #define SPIN_CLEAN_PROBES   3
+#define SPIN_MAX_BUDGET_US  10000  /* --busy-poll's bound: spinning longer only burns CPU */
 
 struct spin_policy {
 	unsigned budget_us; /* 0: never spin */
@@ -50,5 +51,21 @@ void spin_policy_record(struct spin_policy *p, bool found_work);
  * the machine's cpus. Unreadable counts as crowded: the safe answer. */
 int spin_probe_open(void);
 bool spin_probe_crowded(int fd, long cpus);
+
+/* The policy with its probe, as a loop or a blocking client holds it. */
+struct spinner {
+	struct spin_policy policy;
+	int probe_fd; /* /proc/loadavg when adaptive, or -1 */
+	long cpus;    /* online, for the probe */
+};
+
+void spinner_init(struct spinner *s, unsigned budget_us, bool adaptive);
+void spinner_close(struct spinner *s);
+/* How long to spin now (the last wait found work), probing first when the probe is due. */
+unsigned spinner_budget(struct spinner *s, uint64_t now_us);
+
+/* --busy-poll's value: "auto" (also NULL or empty: the adaptive default) or microseconds,
+ * 0-SPIN_MAX_BUDGET_US, fixed (0: off). -1 if it is neither. */
+int spin_option_parse(const char *value, unsigned *budget_us, bool *adaptive);
 
 #endif

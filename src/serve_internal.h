@@ -19,7 +19,6 @@
 #define MAX_SERVICES      16
 #define MAX_ENDPOINTS     64
 #define MAX_WORKERS       64   /* --threads bound */
-#define MAX_BUSY_POLL_US  10000 /* --busy-poll bound: spinning longer only burns CPU */
 
 struct serve_config {
 	char *bind;

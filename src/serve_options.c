@@ -49,32 +49,16 @@ static int metrics_addr_check(const char *value, char *why, size_t whylen)
 	return 0;
 }
 
-/* --busy-poll: "auto" (adaptive, also empty or unset) or microseconds (0 = off). 0, or -1
- * with why. */
-static int busy_poll_parse(const char *value, unsigned *usec, bool *adaptive, char *why,
-			   size_t whylen)
-{
-	if (value == NULL || value[0] == '\0' || strcmp(value, "auto") == 0) {
-		*usec = SPIN_AUTO_BUDGET_US;
-		*adaptive = true;
-		return 0;
-	}
-	unsigned long long v;
-	if (opt_parse_uint(value, 0, MAX_BUSY_POLL_US, &v) < 0) {
-		snprintf(why, whylen, _("expected auto or 0-%u microseconds, got '%s'"),
-			 MAX_BUSY_POLL_US, value);
-		return -1;
-	}
-	*usec = (unsigned)v;
-	*adaptive = false;
-	return 0;
-}
-
+/* --busy-poll: auto, or microseconds (0: off). */
 static int busy_poll_check(const char *value, char *why, size_t whylen)
 {
 	unsigned usec;
 	bool adaptive;
-	return busy_poll_parse(value, &usec, &adaptive, why, whylen);
+	if (spin_option_parse(value, &usec, &adaptive) == 0)
+		return 0;
+	snprintf(why, whylen, _("expected auto or 0-%u microseconds, got '%s'"),
+		 SPIN_MAX_BUDGET_US, value);
+	return -1;
 }
 
 /* --event-loop: a backend this build has. */
@@ -235,9 +219,7 @@ static void metrics_addr_parse(struct server *s)
 /* Fill busy_poll_us and busy_poll_adaptive from --busy-poll, which busy_poll_check checked. */
 static void busy_poll_resolve(struct server *s)
 {
-	char why[128];
-	if (busy_poll_parse(s->cfg.busy_poll, &s->busy_poll_us, &s->busy_poll_adaptive, why,
-			    sizeof(why)) < 0)
+	if (spin_option_parse(s->cfg.busy_poll, &s->busy_poll_us, &s->busy_poll_adaptive) < 0)
 		s->busy_poll_us = 0;
 }
 

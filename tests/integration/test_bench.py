@@ -25,6 +25,7 @@ def test_count_is_exact_over_tcp(echo_server):
     assert 0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"]
     assert r["msgs_per_s"] > 0 and r["mb_per_s"] > 0
     assert 0 <= r["client_busy"] <= 1.5  # CPU time over run time (rounding can pass 1)
+    assert 0 <= r["client_polling"] <= 1.01
 
 
 def test_count_is_exact_over_udp_with_threads(echo_server):

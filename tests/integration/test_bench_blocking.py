@@ -1,5 +1,8 @@
-"""`sockit bench` with one connection per thread: no event loop, a blocking send and recv per
-message, yet every reply checked and mismatches, timeouts and the deadline still counted."""
+"""`sockit bench` with one connection per thread: no event loop, a send and a receive per
+message, yet every reply checked and mismatches, timeouts and the deadline still counted.
+The receive polls before it blocks as --busy-poll allows (auto by default, adaptive: the
+policy is unit-tested in tests/unit/test_ev_spin.c); a fixed budget shows under strace as
+receives that found nothing, and 0 as none."""
 import json
 import os
 import re
@@ -9,7 +12,7 @@ import subprocess
 import threading
 import time
 
-from conftest import SOCKIT, run_sockit
+from conftest import SOCKIT, assert_usage_error, run_sockit
 
 MSG = 64  # sockit bench's default message size
 
@@ -147,16 +150,22 @@ def test_long_runs_on_one_socket_are_clean(echo_server):
         assert r["timeouts"] == 0 and r["late"] == 0 and r["mismatches"] == 0, r
 
 
-def syscalls(args):
-    """Counts of the calls the bench made, from strace -c."""
+def strace_bench(strace_args, args):
+    """sockit bench ARGS under strace STRACE_ARGS; its stderr (with strace's -c table)."""
     strace = shutil.which("strace")
     assert strace, "strace is needed (scripts/install-deps test)"
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")  # LeakSanitizer fails under ptrace
-    res = subprocess.run([strace, "-f", "-c", "-U", "calls,name", SOCKIT, "bench", *args],
+    res = subprocess.run([strace, "-f", *strace_args, SOCKIT, "bench", *args],
                          capture_output=True, timeout=60, env=env)
     assert res.returncode == 0, res.stderr
+    return res.stderr
+
+
+def syscalls(args):
+    """Counts of the calls the bench made with busy polling off, from strace -c."""
+    stderr = strace_bench(["-c", "-U", "calls,name"], ["--busy-poll", "0", *args])
     counts = {}
-    for line in res.stderr.decode().splitlines():
+    for line in stderr.decode().splitlines():
         m = re.match(r"\s*(\d+)\s+(\w+)\s*$", line)
         if m:
             counts[m.group(2)] = int(m.group(1))
@@ -180,3 +189,84 @@ def test_one_connection_is_one_send_and_one_recv_per_message(echo_server, tmp_pa
     c = syscalls(["-n", "400", "-c", "2", "-T", "2", echo_server.spec("echo", "tcp")])
     assert not any(k.startswith("epoll") for k in c), c
     assert c.get("sendto") == 400, c
+
+
+SLOW_REPLIES = 40
+REPLY_DELAY = 0.002  # well inside a 5 ms budget, far outside one receive under strace
+
+
+def udp_peer(reply_delay):
+    """A udp uppercase echo in a thread that answers each datagram reply_delay late."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(10)
+
+    def serve():
+        try:
+            while True:
+                data, peer = sock.recvfrom(2048)
+                time.sleep(reply_delay)
+                sock.sendto(data.upper(), peer)
+        except OSError:
+            return
+
+    threading.Thread(target=serve, daemon=True).start()
+    return sock, f"udp:127.0.0.1:{sock.getsockname()[1]}"
+
+
+def empty_receives(spec, budget, tmp_path):
+    """Receives that found nothing while sockit bench --busy-poll BUDGET sent SLOW_REPLIES
+    messages to spec."""
+    out = tmp_path / f"strace-{budget}.txt"
+    strace_bench(["-qq", "-e", "trace=recvfrom,recvmmsg", "-o", str(out)],
+                 ["-n", str(SLOW_REPLIES), "--busy-poll", budget, spec])
+    return len(re.findall(r"= -1 EAGAIN", out.read_text()))
+
+
+def test_busy_poll_polls_for_the_reply_before_sleeping(tmp_path):
+    slow = lambda off, data: (time.sleep(REPLY_DELAY), data.upper())[1]
+    for transport in ("tcp", "udp"):
+        for budget in ("0", "5000"):
+            if transport == "tcp":
+                peer = TcpPeer(slow)
+                spec, close = peer.spec, peer.close
+            else:
+                sock, spec = udp_peer(REPLY_DELAY)
+                close = sock.close
+            empty = empty_receives(spec, budget, tmp_path)
+            close()
+            print(f"{transport} --busy-poll {budget}: {empty} empty receives")
+            if budget == "0":  # one blocking receive per reply, none timing out
+                assert empty == 0, transport
+            else:  # every wait for a reply is spun through, most with many polls
+                assert empty >= SLOW_REPLIES, (transport, empty)
+
+
+def test_time_spent_polling_is_reported_apart_from_work():
+    # replies 2 ms late, a 5 ms budget: most of the run is polling, none of it with 0
+    for budget in ("0", "5000"):
+        peer = TcpPeer(lambda off, data: (time.sleep(REPLY_DELAY), data.upper())[1])
+        res = bench("-n", str(SLOW_REPLIES), "--json", "--busy-poll", budget, peer.spec)
+        peer.close()
+        assert res.returncode == 0, res.stderr
+        r = as_json(res)
+        if budget == "0":
+            assert r["client_polling"] == 0, r
+        else:
+            assert r["client_polling"] > 0.5, r
+            assert r["client_busy"] < r["client_polling"], r
+
+
+def test_busy_poll_default_and_fixed_runs_are_clean(echo_server):
+    for budget in ([], ["--busy-poll", "auto"], ["--busy-poll", "200"], ["--busy-poll", "0"]):
+        for transport in ("tcp", "udp"):
+            res = bench("-n", "300", "--json", *budget, echo_server.spec("echo", transport))
+            assert res.returncode == 0, res.stderr
+            r = as_json(res)
+            assert (r["messages"], r["mismatches"], r["timeouts"]) == (300, 0, 0), r
+
+
+def test_bad_busy_poll_values_are_refused():
+    for value in ("x", "-1", "10001", "1.5", "50us"):
+        assert_usage_error("bench", ["--busy-poll", value, "tcp:127.0.0.1:7"],
+                           f"--busy-poll: expected auto or 0-10000 microseconds, got '{value}'")

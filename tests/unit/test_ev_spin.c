@@ -115,6 +115,50 @@ static void probe_counts_runnable_threads(void **state)
 	close(junk);
 }
 
+/* The spinner probes on its own: a fixed budget never opens the probe, an adaptive one
+ * answers from the real /proc/loadavg (never the full budget on one CPU). */
+static void spinner_probes_when_due(void **state)
+{
+	(void)state;
+	struct spinner s = {.probe_fd = -1};
+	spinner_init(&s, 30, false);
+	assert_int_equal(s.probe_fd, -1);
+	assert_int_equal(spinner_budget(&s, T0), 30);
+	spinner_close(&s);
+	spinner_init(&s, 50, true);
+	assert_true(s.probe_fd >= 0);
+	for (unsigned i = 0; i < SPIN_CLEAN_PROBES; i++) { /* probed each time: 100 ms apart */
+		unsigned budget = spinner_budget(&s, T0 + (uint64_t)i * SPIN_PROBE_US);
+		assert_true(budget == 0 || (budget == 50 && i + 1 == SPIN_CLEAN_PROBES));
+	}
+	assert_int_equal(s.policy.probed_us, T0 + (SPIN_CLEAN_PROBES - 1) * SPIN_PROBE_US);
+	s.cpus = 1; /* the probe says crowded on one CPU */
+	assert_int_equal(spinner_budget(&s, T0 + SPIN_CLEAN_PROBES * SPIN_PROBE_US), 0);
+	spinner_close(&s);
+	assert_int_equal(s.probe_fd, -1);
+}
+
+static void option_values(void **state)
+{
+	(void)state;
+	unsigned usec = 7;
+	bool adaptive = false;
+	const char *autos[] = {NULL, "", "auto"};
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(spin_option_parse(autos[i], &usec, &adaptive), 0);
+		assert_true(adaptive);
+		assert_int_equal(usec, SPIN_AUTO_BUDGET_US);
+	}
+	assert_int_equal(spin_option_parse("0", &usec, &adaptive), 0);
+	assert_false(adaptive);
+	assert_int_equal(usec, 0);
+	assert_int_equal(spin_option_parse("10000", &usec, &adaptive), 0);
+	assert_int_equal(usec, SPIN_MAX_BUDGET_US);
+	const char *bad[] = {"10001", "-1", "1.5", "50us", "Auto", " 5", "x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(spin_option_parse(bad[i], &usec, &adaptive), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,6 +166,8 @@ int main(void)
 	    cmocka_unit_test(adaptive_needs_a_free_cpu),
 	    cmocka_unit_test(adaptive_backs_off_after_misses),
 	    cmocka_unit_test(probe_counts_runnable_threads),
+	    cmocka_unit_test(spinner_probes_when_due),
+	    cmocka_unit_test(option_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
