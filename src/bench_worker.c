@@ -171,10 +171,8 @@ int bench_worker_setup(struct worker *w, const struct bench_config *cfg,
 		       const struct bench_msg *msg, size_t index, size_t nconns)
 {
 	*w = (struct worker){.cfg = cfg, .msg = msg, .index = index, .nconns = nconns,
-			     .epfd = -1, .blocking = bench_blocking_fits(cfg, nconns),
-			     .spin.probe_fd = -1};
-	if (w->blocking)
-		spinner_init(&w->spin, cfg->busy_poll_us, cfg->busy_poll_adaptive);
+			     .epfd = -1, .blocking = bench_blocking_fits(cfg, nconns)};
+	spinner_init(&w->spin, w->blocking ? cfg->busy_poll_us : 0, cfg->busy_poll_adaptive);
 	histogram_init(&w->hist);
 	if (!w->blocking)
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);

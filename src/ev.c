@@ -41,7 +41,7 @@ struct ev_loop *ev_loop_new(int max_fds, const char *backend, char *err, size_t 
 	if (loop == NULL)
 		goto out_nomem;
 	loop->max_fds = max_fds;
-	loop->spin.probe_fd = -1;
+	spinner_init(&loop->spin, 0, false);
 	loop->watches = calloc((size_t)max_fds, sizeof(*loop->watches));
 	if (loop->watches == NULL)
 		goto out_free_loop;
@@ -131,6 +131,7 @@ void ev_update_time(struct ev_loop *loop)
 
 void ev_loop_set_busy_poll(struct ev_loop *loop, unsigned usec, bool adaptive)
 {
+	spinner_close(&loop->spin);
 	spinner_init(&loop->spin, usec, adaptive);
 }
 

@@ -52,47 +52,94 @@ void spin_policy_record(struct spin_policy *p, bool found_work)
 	p->skip = (1u << p->misses) - 1;
 }
 
-int spin_probe_open(void)
+bool spin_parse_runnable(const char *loadavg, long *runnable)
 {
-	return open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	/* "0.52 0.58 0.59 2/467 12345": the fourth field is runnable/total, the reader included */
+	return sscanf(loadavg, "%*s %*s %*s %ld/", runnable) == 1;
 }
 
-bool spin_probe_crowded(int fd, long cpus)
+bool spin_parse_stall_total(const char *pressure, uint64_t *total_us)
 {
-	if (fd < 0 || cpus < 2)
-		return true;
-	char text[128];
-	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+	/* "some avg10=0.00 avg60=0.00 avg300=0.00 total=12345\nfull ...": the first line */
+	unsigned long long total;
+	if (sscanf(pressure, "some avg10=%*f avg60=%*f avg300=%*f total=%llu", &total) != 1)
+		return false;
+	*total_us = total;
+	return true;
+}
+
+void spin_probe_open(struct spin_probe *p)
+{
+	*p = (struct spin_probe){.loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC),
+				 .pressure_fd = open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC)};
+}
+
+void spin_probe_close(struct spin_probe *p)
+{
+	if (p->loadavg_fd >= 0)
+		close(p->loadavg_fd);
+	if (p->pressure_fd >= 0)
+		close(p->pressure_fd);
+	p->loadavg_fd = p->pressure_fd = -1;
+}
+
+static bool read_text(int fd, char *text, size_t size)
+{
+	ssize_t n = fd >= 0 ? pread(fd, text, size - 1, 0) : -1;
 	if (n <= 0)
-		return true;
+		return false;
 	text[n] = '\0';
-	long running;
-	/* "0.52 0.58 0.59 2/467 12345": the fourth field is runnable/total, this thread included */
-	if (sscanf(text, "%*s %*s %*s %ld/", &running) != 1)
+	return true;
+}
+
+/* Waiting for a CPU since the last reading, over SPIN_STALL_MAX_PERMILLE of the time. The
+ * first reading only sets the mark. */
+static bool probe_stalled(struct spin_probe *p, uint64_t now_us)
+{
+	char text[256];
+	uint64_t total;
+	if (!read_text(p->pressure_fd, text, sizeof(text)) || !spin_parse_stall_total(text, &total))
+		return false; /* no PSI: the runnable count alone decides */
+	bool stalled = p->stall_read_us != 0 && now_us > p->stall_read_us && total >= p->stall_us &&
+		       (total - p->stall_us) * 1000u >
+			       (now_us - p->stall_read_us) * SPIN_STALL_MAX_PERMILLE;
+	p->stall_us = total;
+	p->stall_read_us = now_us;
+	return stalled;
+}
+
+bool spin_probe_crowded(struct spin_probe *p, long cpus, uint64_t now_us)
+{
+	char text[128];
+	long runnable;
+	bool stalled = probe_stalled(p, now_us); /* read every time: its mark moves on */
+	if (cpus < 2 || !read_text(p->loadavg_fd, text, sizeof(text)) ||
+	    !spin_parse_runnable(text, &runnable))
 		return true;
-	return running > cpus;
+	return runnable > cpus || stalled;
 }
 
 void spinner_init(struct spinner *s, unsigned budget_us, bool adaptive)
 {
 	spin_policy_init(&s->policy, budget_us, adaptive);
-	if (adaptive && budget_us > 0 && s->probe_fd < 0) {
-		s->probe_fd = spin_probe_open();
+	s->probe = (struct spin_probe){.loadavg_fd = -1, .pressure_fd = -1};
+	s->cpus = 0;
+	if (adaptive && budget_us > 0) {
+		spin_probe_open(&s->probe);
 		s->cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	}
 }
 
 void spinner_close(struct spinner *s)
 {
-	if (s->probe_fd >= 0)
-		close(s->probe_fd);
-	s->probe_fd = -1;
+	spin_probe_close(&s->probe);
 }
 
 unsigned spinner_budget(struct spinner *s, uint64_t now_us)
 {
 	if (spin_policy_wants_probe(&s->policy, now_us))
-		spin_policy_probed(&s->policy, spin_probe_crowded(s->probe_fd, s->cpus), now_us);
+		spin_policy_probed(&s->policy, spin_probe_crowded(&s->probe, s->cpus, now_us),
+				   now_us);
 	return spin_policy_budget(&s->policy);
 }
 

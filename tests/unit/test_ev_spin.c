@@ -82,9 +82,9 @@ static void adaptive_backs_off_after_misses(void **state)
 	assert_int_equal(spin_policy_budget(&p), 50);
 }
 
-static int loadavg_file(const char *text)
+static int text_file(const char *text)
 {
-	char path[] = "/tmp/sockit-loadavg-XXXXXX";
+	char path[] = "/tmp/sockit-spin-XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	unlink(path);
@@ -92,27 +92,83 @@ static int loadavg_file(const char *text)
 	return fd;
 }
 
+static void parsers_take_what_the_kernel_writes(void **state)
+{
+	(void)state;
+	long runnable = 0;
+	assert_true(spin_parse_runnable("0.52 0.58 0.59 2/467 12345\n", &runnable));
+	assert_int_equal(runnable, 2);
+	assert_false(spin_parse_runnable("nonsense\n", &runnable));
+	assert_false(spin_parse_runnable("", &runnable));
+	uint64_t total = 0;
+	assert_true(spin_parse_stall_total("some avg10=1.50 avg60=0.20 avg300=0.00 total=5241153385\n"
+					   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+					   &total));
+	assert_int_equal(total, 5241153385u);
+	assert_false(spin_parse_stall_total("full avg10=0.00 avg60=0.00 avg300=0.00 total=7\n",
+					    &total));
+	assert_false(spin_parse_stall_total("some avg10=0.00\n", &total));
+}
+
+/* A probe over files that say what the test wants. */
+static struct spin_probe probe_of(const char *loadavg, const char *pressure)
+{
+	return (struct spin_probe){.loadavg_fd = loadavg ? text_file(loadavg) : -1,
+				   .pressure_fd = pressure ? text_file(pressure) : -1};
+}
+
+static void pressure_at(struct spin_probe *p, unsigned long long total)
+{
+	char text[128];
+	snprintf(text, sizeof(text), "some avg10=0.00 avg60=0.00 avg300=0.00 total=%llu\n"
+		 "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", total);
+	assert_int_equal(pwrite(p->pressure_fd, text, strlen(text), 0), (ssize_t)strlen(text));
+}
+
 static void probe_counts_runnable_threads(void **state)
 {
 	(void)state;
-	int calm = loadavg_file("0.52 0.58 0.59 2/467 12345\n");
-	int busy = loadavg_file("3.10 2.00 1.00 3/467 12345\n");
-	int junk = loadavg_file("nonsense\n");
-	assert_false(spin_probe_crowded(calm, 2));
-	assert_true(spin_probe_crowded(busy, 2));
-	assert_false(spin_probe_crowded(busy, 4));
-	assert_true(spin_probe_crowded(calm, 1)); /* one CPU: the peer runs only once we stop */
-	assert_true(spin_probe_crowded(junk, 8));
-	assert_true(spin_probe_crowded(-1, 8));
-	int real = spin_probe_open();
-	assert_true(real >= 0);
-	/* The kernel's own file parses: with more CPUs than threads, never crowded (an
-	 * unparsable file would answer crowded). */
-	assert_false(spin_probe_crowded(real, 1L << 30));
-	close(real);
-	close(calm);
-	close(busy);
-	close(junk);
+	const char *calm = "0.52 0.58 0.59 2/467 12345\n", *busy = "3.10 2.00 1.00 3/467 12345\n";
+	struct spin_probe p = probe_of(calm, NULL); /* no PSI: the count alone */
+	assert_false(spin_probe_crowded(&p, 2, T0));
+	assert_true(spin_probe_crowded(&p, 1, T0)); /* one CPU: the peer runs only once we stop */
+	spin_probe_close(&p);
+	p = probe_of(busy, NULL);
+	assert_true(spin_probe_crowded(&p, 2, T0));
+	assert_false(spin_probe_crowded(&p, 4, T0));
+	spin_probe_close(&p);
+	p = probe_of("nonsense\n", NULL);
+	assert_true(spin_probe_crowded(&p, 8, T0));
+	spin_probe_close(&p);
+	p = probe_of(NULL, NULL);
+	assert_true(spin_probe_crowded(&p, 8, T0));
+}
+
+/* Stall time since the last reading over SPIN_STALL_MAX_PERMILLE of the time is crowded,
+ * whatever the instant count says; the first reading only sets the mark. */
+static void probe_counts_time_spent_waiting_for_a_cpu(void **state)
+{
+	(void)state;
+	struct spin_probe p = probe_of("0.52 0.58 0.59 2/467 12345\n", "");
+	uint64_t t = T0, step = SPIN_PROBE_US, allowed = step * SPIN_STALL_MAX_PERMILLE / 1000;
+	pressure_at(&p, 1000000);
+	assert_false(spin_probe_crowded(&p, 2, t)); /* the mark */
+	pressure_at(&p, 1000000 + allowed);
+	assert_false(spin_probe_crowded(&p, 2, t += step)); /* at the limit: not over it */
+	pressure_at(&p, 1000000 + allowed + allowed + 1);
+	assert_true(spin_probe_crowded(&p, 2, t += step));
+	assert_false(spin_probe_crowded(&p, 2, t += step)); /* no more waiting since */
+	spin_probe_close(&p);
+	struct spin_probe real;
+	spin_probe_open(&real);
+	assert_true(real.loadavg_fd >= 0);
+	/* The kernel's own files parse: with more CPUs than threads and a first PSI reading,
+	 * never crowded (an unparsable loadavg would answer crowded). */
+	assert_false(spin_probe_crowded(&real, 1L << 30, T0));
+	if (real.pressure_fd >= 0)
+		assert_int_not_equal(real.stall_read_us, 0);
+	spin_probe_close(&real);
+	assert_int_equal(real.loadavg_fd, -1);
 }
 
 /* The spinner probes on its own: a fixed budget never opens the probe, an adaptive one
@@ -120,13 +176,13 @@ static void probe_counts_runnable_threads(void **state)
 static void spinner_probes_when_due(void **state)
 {
 	(void)state;
-	struct spinner s = {.probe_fd = -1};
+	struct spinner s;
 	spinner_init(&s, 30, false);
-	assert_int_equal(s.probe_fd, -1);
+	assert_int_equal(s.probe.loadavg_fd, -1);
 	assert_int_equal(spinner_budget(&s, T0), 30);
 	spinner_close(&s);
 	spinner_init(&s, 50, true);
-	assert_true(s.probe_fd >= 0);
+	assert_true(s.probe.loadavg_fd >= 0);
 	for (unsigned i = 0; i < SPIN_CLEAN_PROBES; i++) { /* probed each time: 100 ms apart */
 		unsigned budget = spinner_budget(&s, T0 + (uint64_t)i * SPIN_PROBE_US);
 		assert_true(budget == 0 || (budget == 50 && i + 1 == SPIN_CLEAN_PROBES));
@@ -135,7 +191,7 @@ static void spinner_probes_when_due(void **state)
 	s.cpus = 1; /* the probe says crowded on one CPU */
 	assert_int_equal(spinner_budget(&s, T0 + SPIN_CLEAN_PROBES * SPIN_PROBE_US), 0);
 	spinner_close(&s);
-	assert_int_equal(s.probe_fd, -1);
+	assert_int_equal(s.probe.loadavg_fd, -1);
 }
 
 static void option_values(void **state)
@@ -165,7 +221,9 @@ int main(void)
 	    cmocka_unit_test(fixed_always_spins),
 	    cmocka_unit_test(adaptive_needs_a_free_cpu),
 	    cmocka_unit_test(adaptive_backs_off_after_misses),
+	    cmocka_unit_test(parsers_take_what_the_kernel_writes),
 	    cmocka_unit_test(probe_counts_runnable_threads),
+	    cmocka_unit_test(probe_counts_time_spent_waiting_for_a_cpu),
 	    cmocka_unit_test(spinner_probes_when_due),
 	    cmocka_unit_test(option_values),
 	};
