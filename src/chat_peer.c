@@ -1,8 +1,6 @@
 /* chat_peer.c - `sockit chat`: one udp socket, a contact book and the chat UI on the event
  * loop, so messages show up while the user types and replies leave from the same socket. */
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +13,6 @@
 #include "chat_text.h"
 #include "chat_ui.h"
 #include "cli.h"
-#include "contacts.h"
 #include "ev.h"
 #include "guard.h"
 #include "i18n.h"
@@ -23,28 +20,18 @@
 #include "net.h"
 #include "resolve_async.h"
 
-#define DEFAULT_MAX_MESSAGE 1024  /* the seed's recv(1024) */
-#define MAX_MESSAGE_LIMIT   65507 /* the largest udp payload over IPv4 */
-#define DEFAULT_LINGER_MS   1000  /* after EOF on stdin, for replies still on their way */
-#define RECV_MAX            65536 /* one incoming datagram, shown whole however long */
-#define RECV_BATCH          64    /* datagrams per wake-up, so typing stays responsive */
-#define DEFAULT_RATE        20    /* messages a second shown from one sender... */
-#define RATE_BURST_FACTOR   5     /* ...after a burst of this many seconds' worth */
-#define DROP_NOTICE_MS      1000  /* how often dropped messages are reported */
-#define LABEL_MAX           (ADDR_TEXT_MAX + CONTACT_NAME_MAX + 64)
-#define HELD_INPUT_MAX      (64 * 1024) /* lines typed while a /to name is looked up */
+#include "chat_peer_internal.h"
 
-struct peer_addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char label[LABEL_MAX]; /* the contact's name, or "udp:HOST:PORT" as typed */
-};
+#define RECV_MAX          65536       /* one incoming datagram, shown whole however long */
+#define RECV_BATCH        64          /* datagrams per wake-up, so typing stays responsive */
+#define RATE_BURST_FACTOR 5           /* --rate after a burst of this many seconds' worth */
+#define DROP_NOTICE_MS    1000        /* how often dropped messages are reported */
+#define HELD_INPUT_MAX    (64 * 1024) /* lines typed while a /to name is looked up */
 
 struct chat_peer {
 	struct ev_loop *loop;
 	int fd;
-	struct contact_book *book;
-	struct peer_addr *book_addrs; /* resolved, parallel to book->list */
+	struct chat_book *book;
 	const char *book_file;
 	bool asking_contact; /* the seed client's "choose a contact" question is up */
 	bool have_to;        /* an explicit recipient: --to, /to or a chosen contact */
@@ -68,28 +55,6 @@ struct chat_peer {
 	bool held_eof;
 	int rc;
 };
-
-static void usage(FILE *out)
-{
-	fputs(_("Usage: sockit chat [OPTIONS]\n\n"
-	        "Chat over udp with the seed's QQ programs or another sockit chat. Each line you\n"
-	        "type goes to the current recipient; incoming messages show as they arrive.\n\n"
-	        "  -l, --listen ADDR        bind this udp address (default: an ephemeral port)\n"
-	        "  -t, --to NAME|ADDR       start talking to this contact or address\n"
-	        "  -c, --contacts FILE      contact book, 'NAME ADDR' lines (default:\n"
-	        "                           $XDG_CONFIG_HOME/sockit/contacts)\n"
-	        "  -C, --contact NAME=ADDR  add a contact (may be repeated)\n"
-	        "  -m, --max-message BYTES  longest message sent (default: 1024)\n"
-	        "      --linger SECONDS     after end of input, wait for replies (default: 1)\n"
-	        "      --rate N             messages a second shown per sender, 0 = all (default: "
-	        "20)\n"
-	        "  -s, --server ADDR        chat on an IRC server instead (tcp:HOST:PORT)\n"
-	        "  -n, --nick NAME          your IRC nickname (with --server)\n"
-	        "  -h, --help               show this help\n\n"
-	        "Commands: /to NAME|ADDR, /contacts, /help, /quit; 'quit' goes back to choosing\n"
-	        "a contact. Without a recipient a line answers the last sender.\n"),
-	      out);	cli_usage_exit_codes(out);
-}
 
 static void show_help(void)
 {
@@ -126,9 +91,9 @@ static void update_prompt(struct chat_peer *cp)
  * on_lookup_done. */
 static int resolve_target(struct chat_peer *cp, const char *text, struct peer_addr *out)
 {
-	for (size_t i = 0; i < cp->book->count; i++) {
-		if (strcmp(cp->book->list[i].name, text) == 0) {
-			*out = cp->book_addrs[i];
+	for (size_t i = 0; i < cp->book->contacts.count; i++) {
+		if (strcmp(cp->book->contacts.list[i].name, text) == 0) {
+			*out = cp->book->addrs[i];
 			return 0;
 		}
 	}
@@ -205,21 +170,21 @@ static void on_line(void *data, const char *line)
 		chat_ui_answer_basic(&in, show_help);
 		return;
 	case CHAT_INPUT_CONTACTS:
-		if (cp->book->count == 0)
+		if (cp->book->contacts.count == 0)
 			chat_ui_info(_("no contacts (add 'NAME ADDR' lines to %s, or use --contact "
 			               "NAME=ADDR)"),
 			             cp->book_file);
-		for (size_t i = 0; i < cp->book->count; i++) {
+		for (size_t i = 0; i < cp->book->contacts.count; i++) {
 			char addr[ADDR_TEXT_MAX];
-			addr_format(&cp->book->list[i].spec, addr, sizeof(addr));
-			chat_ui_info("%s %s", cp->book->list[i].name, addr);
+			addr_format(&cp->book->contacts.list[i].spec, addr, sizeof(addr));
+			chat_ui_info("%s %s", cp->book->contacts.list[i].name, addr);
 		}
 		return;
 	case CHAT_INPUT_QUIT:
 		finish(cp, 0);
 		return;
 	case CHAT_INPUT_BACK:
-		if (chat_ui_is_interactive() && cp->book->count > 0) {
+		if (chat_ui_is_interactive() && cp->book->contacts.count > 0) {
 			cp->asking_contact = true;
 			cp->have_to = false;
 			update_prompt(cp);
@@ -310,14 +275,14 @@ static void on_lookup_done(void *data, const struct resolve_answer *answer)
 static void sender_label(struct chat_peer *cp, const struct sockaddr_storage *from,
                          socklen_t fromlen, char *out, size_t outlen)
 {
-	for (size_t i = 0; i < cp->book->count; i++) {
-		if (net_sockaddr_equal((const struct sockaddr *)&cp->book_addrs[i].ss,
+	for (size_t i = 0; i < cp->book->contacts.count; i++) {
+		if (net_sockaddr_equal((const struct sockaddr *)&cp->book->addrs[i].ss,
 		                       (const struct sockaddr *)from)) {
 			if (chat_ui_is_interactive())
 				snprintf(out, outlen, _("Message from %s: "),
-				         cp->book->list[i].name);
+				         cp->book->contacts.list[i].name);
 			else
-				snprintf(out, outlen, "%s: ", cp->book->list[i].name);
+				snprintf(out, outlen, "%s: ", cp->book->contacts.list[i].name);
 			return;
 		}
 	}
@@ -394,153 +359,6 @@ static void on_signal(struct ev_loop *loop, int signo, void *data)
 	finish(data, 0);
 }
 
-/* The default book is optional; one named with --contacts must exist. */
-static int load_contacts(struct chat_peer *cp, const char *file, bool required)
-{
-	char err[CONTACTS_ERR_LEN];
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (!required && errno == ENOENT)
-			return 0;
-		cli_error("open %s: %s", file, strerror(errno)); /* what failed, where, why */
-		return -1;
-	}
-	char *text = malloc(CONTACTS_FILE_MAX + 1);
-	size_t len = 0;
-	ssize_t n = 0;
-	while (text != NULL && len <= CONTACTS_FILE_MAX &&
-	       (n = read(fd, text + len, CONTACTS_FILE_MAX + 1 - len)) > 0)
-		len += (size_t)n;
-	int e = errno;
-	close(fd);
-	int rc = -1;
-	if (text == NULL)
-		cli_error(_("%s: out of memory"), file);
-	else if (n < 0)
-		cli_error("read %s: %s", file, strerror(e));
-	else if (len > CONTACTS_FILE_MAX)
-		cli_error(_("%s: over %d bytes"), file, CONTACTS_FILE_MAX);
-	else if (contacts_parse_text(cp->book, text, len, file, err, sizeof(err)) < 0)
-		cli_error("%s", err);
-	else
-		rc = 0;
-	free(text);
-	return rc;
-}
-
-static int resolve_contacts(struct chat_peer *cp)
-{
-	char err[NET_ERR_LEN];
-	for (size_t i = 0; i < cp->book->count; i++) {
-		struct peer_addr *pa = &cp->book_addrs[i];
-		snprintf(pa->label, sizeof(pa->label), "%s", cp->book->list[i].name);
-		if (net_resolve(&cp->book->list[i].spec, &pa->ss, &pa->len, err, sizeof(err)) < 0) {
-			cli_error(_("contact '%s': %s"), cp->book->list[i].name, err);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void default_contacts_file(char *out, size_t outlen)
-{
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	if (xdg != NULL && xdg[0] == '/')
-		snprintf(out, outlen, "%s/sockit/contacts", xdg);
-	else
-		snprintf(out, outlen, "%s/.config/sockit/contacts", home != NULL ? home : "");
-}
-
-enum { OPT_LINGER = 256, OPT_RATE };
-
-struct chat_args {
-	const char *listen;
-	const char *to;
-	const char *contacts_file;
-	const char *server; /* IRC mode */
-	const char *nick;
-};
-
-static int parse_args(struct chat_peer *cp, struct chat_args *args, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-	    {"listen", required_argument, NULL, 'l'},
-	    {"to", required_argument, NULL, 't'},
-	    {"contacts", required_argument, NULL, 'c'},
-	    {"contact", required_argument, NULL, 'C'},
-	    {"max-message", required_argument, NULL, 'm'},
-	    {"linger", required_argument, NULL, OPT_LINGER},
-	    {"rate", required_argument, NULL, OPT_RATE},
-	    {"server", required_argument, NULL, 's'},
-	    {"nick", required_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
-	char err[CONTACTS_ERR_LEN];
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":l:t:c:C:m:s:n:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			args->listen = optarg;
-			break;
-		case 't':
-			args->to = optarg;
-			break;
-		case 'c':
-			args->contacts_file = optarg;
-			break;
-		case 's':
-			args->server = optarg;
-			break;
-		case 'n':
-			args->nick = optarg;
-			break;
-		case 'C':
-			if (contacts_parse_option(cp->book, optarg, err, sizeof(err)) < 0)
-				cli_usage_error("chat", _("--contact: %s"), err);
-			break;
-		case 'm': {
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || v == 0 ||
-			    v > MAX_MESSAGE_LIMIT)
-				cli_usage_error("chat",
-				                _("--max-message: expected 1-%d bytes, got '%s'"),
-				                MAX_MESSAGE_LIMIT, optarg);
-			cp->max_message = v;
-			break;
-		}
-		case OPT_LINGER:
-			cp->linger_ms = cli_parse_seconds(optarg);
-			if (cp->linger_ms < 0)
-				cli_usage_error("chat", _("--linger: expected seconds, got '%s'"),
-				                optarg);
-			break;
-		case OPT_RATE: {
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || v > 1000000)
-				cli_usage_error("chat", _("--rate: expected 0-1000000, got '%s'"),
-				                optarg);
-			cp->rate = (unsigned)v;
-			break;
-		}
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			cli_bad_option("chat", c, argv, longopts);
-		}
-	}
-	if (optind < argc)
-		cli_usage_error("chat", _("unexpected argument '%s'"), argv[optind]);
-	return 0;
-}
-
 /* The socket: --listen, else an ephemeral port of the family the first recipient needs. */
 static int open_socket(struct chat_peer *cp, const char *listen, char *bound, size_t boundlen)
 {
@@ -564,33 +382,30 @@ static int open_socket(struct chat_peer *cp, const char *listen, char *bound, si
 
 int cmd_chat(int argc, char **argv)
 {
-	struct chat_peer cp = {.fd = -1,
-	                       .max_message = DEFAULT_MAX_MESSAGE,
-	                       .linger_ms = DEFAULT_LINGER_MS,
-	                       .rate = DEFAULT_RATE};
-	struct chat_args args = {0};
+	struct chat_peer cp = {.fd = -1};
+	struct chat_args args;
 	char default_file[4096], err[NET_ERR_LEN];
 	static const struct chat_ui_ops ui_ops = {.on_line = on_line, .on_eof = on_eof};
 	int rc = EXIT_OSERR;
 
 	cp.book = calloc(1, sizeof(*cp.book));
-	cp.book_addrs = calloc(CONTACTS_MAX, sizeof(*cp.book_addrs));
-	if (cp.book == NULL || cp.book_addrs == NULL) {
+	if (cp.book == NULL) {
 		cli_error(_("out of memory"));
 		goto out_free_book;
 	}
-	parse_args(&cp, &args, argc, argv);
-	if (args.server != NULL || args.nick != NULL) {
-		if (args.server == NULL || args.nick == NULL)
-			cli_usage_error("chat", "--server and --nick go together");
+	chat_args_parse(&args, &cp.book->contacts, argc, argv);
+	if (args.server != NULL) {
 		rc = irc_client_run(args.server, args.nick);
 		goto out_free_book;
 	}
-	default_contacts_file(default_file, sizeof(default_file));
+	cp.max_message = args.max_message;
+	cp.linger_ms = args.linger_ms;
+	cp.rate = args.rate;
+	chat_default_contacts_file(default_file, sizeof(default_file));
 	cp.book_file = args.contacts_file != NULL ? args.contacts_file : default_file;
 	rc = EXIT_CONFIG;
-	if (load_contacts(&cp, cp.book_file, args.contacts_file != NULL) < 0 ||
-	    resolve_contacts(&cp) < 0)
+	if (chat_book_load(cp.book, cp.book_file, args.contacts_file != NULL) < 0 ||
+	    chat_book_resolve_all(cp.book) < 0)
 		goto out_free_book;
 
 	bool interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
@@ -640,7 +455,7 @@ int cmd_chat(int argc, char **argv)
 	}
 	/* only now: whoever waits for this line may signal us at once */
 	cli_error("chat: listening on %s", bound); /* for scripts: not translated */
-	cp.asking_contact = interactive && cp.book->count > 0 && !cp.have_to;
+	cp.asking_contact = interactive && cp.book->contacts.count > 0 && !cp.have_to;
 	update_prompt(&cp);
 	cp.rc = -1;
 	if (chat_ui_start(cp.loop, interactive, &ui_ops, &cp, err, sizeof(err)) < 0) {
@@ -663,7 +478,6 @@ out_close_socket:
 out_free_loop:
 	ev_loop_free(cp.loop);
 out_free_book:
-	free(cp.book_addrs);
 	free(cp.book);
 	return rc;
 }
