@@ -26,7 +26,7 @@
 #define RECV_BATCH        64          /* datagrams per wake-up, so typing stays responsive */
 #define RATE_BURST_FACTOR 5           /* --rate after a burst of this many seconds' worth */
 #define DROP_NOTICE_MS    1000        /* how often dropped messages are reported */
-#define HELD_INPUT_MAX    (64 * 1024) /* lines typed while a /to name is looked up */
+#define HELD_INPUT_MAX    (64 * 1024) /* lines typed while a recipient is looked up */
 
 struct chat_peer {
 	struct ev_loop *loop;
@@ -46,10 +46,11 @@ struct chat_peer {
 	unsigned rate;
 	unsigned long dropped; /* since the last report */
 	struct ev_timer drop_notice;
-	/* A /to name is looked up off the loop; lines typed meanwhile wait (in order, up to
-	 * HELD_INPUT_MAX) for the new recipient, and so does the end of input. */
+	/* A recipient's host name (/to HOST:PORT, or a contact's) is looked up off the loop; lines
+	 * typed meanwhile wait (in order, up to HELD_INPUT_MAX) for the new recipient, and so does
+	 * the end of input. The book's own lookups share the resolver. */
 	struct resolve_async *resolver;
-	int lookup_id; /* 0: none running */
+	int lookup_id; /* the lookup waited for; 0: none */
 	char lookup_label[LABEL_MAX];
 	struct buf held; /* NUL-terminated lines */
 	bool held_eof;
@@ -86,16 +87,29 @@ static void update_prompt(struct chat_peer *cp)
 		chat_ui_set_prompt(_("Message (Enter to send): "));
 }
 
+/* Lines typed from now on wait for lookup id's answer (on_lookup_done). */
+static void wait_for_lookup(struct chat_peer *cp, int id, const char *label)
+{
+	cp->lookup_id = id;
+	snprintf(cp->lookup_label, sizeof(cp->lookup_label), "%s", label);
+}
+
 /* A name from the book, else an address. 0, or -1 after telling the user why. With the
  * resolver (on the loop), a host name is looked up off the loop: 1, and the answer comes to
  * on_lookup_done. */
 static int resolve_target(struct chat_peer *cp, const char *text, struct peer_addr *out)
 {
-	for (size_t i = 0; i < cp->book->contacts.count; i++) {
-		if (strcmp(cp->book->contacts.list[i].name, text) == 0) {
-			*out = cp->book->addrs[i];
-			return 0;
+	int contact = chat_book_find(cp->book, text);
+	if (contact >= 0) {
+		int id = chat_book_resolve(cp->book, (size_t)contact);
+		if (id < 0)
+			return -1;
+		if (id > 0) {
+			wait_for_lookup(cp, id, text);
+			return 1;
 		}
+		*out = cp->book->entry[contact].addr;
+		return 0;
 	}
 	char shown[ESCAPE_MAX(CONTACTS_LINE_MAX)], err[NET_ERR_LEN];
 	struct addr_spec spec;
@@ -119,8 +133,7 @@ static int resolve_target(struct chat_peer *cp, const char *text, struct peer_ad
 			chat_ui_notice(_("look up %s: %s"), out->label, strerror(-id));
 			return -1;
 		}
-		cp->lookup_id = id;
-		snprintf(cp->lookup_label, sizeof(cp->lookup_label), "%s", out->label);
+		wait_for_lookup(cp, id, out->label);
 		return 1;
 	}
 	if (net_resolve(&spec, &out->ss, &out->len, err, sizeof(err)) < 0) {
@@ -236,22 +249,28 @@ static void on_eof(void *data)
 		finish(cp, 0);
 }
 
-/* The /to name's answer: the new recipient, or why not; then the lines typed meanwhile, in
- * order, until one of them starts another lookup. */
+/* A contact's answer goes to the book. The one the user waits for (a /to host name, or a
+ * chosen contact's) makes the new recipient, or says why not; then the lines typed meanwhile
+ * go, in order, until one of them starts another lookup. */
 static void on_lookup_done(void *data, const struct resolve_answer *answer)
 {
 	static char line[HELD_INPUT_MAX]; /* a held line and its NUL fit, or were not held */
 	struct chat_peer *cp = data;
+	int contact = chat_book_take_answer(cp->book, answer);
 	if (answer->id != cp->lookup_id)
 		return;
 	cp->lookup_id = 0;
 	if (answer->ok) {
-		cp->to.ss = answer->ss;
-		cp->to.len = answer->len;
-		snprintf(cp->to.label, sizeof(cp->to.label), "%s", cp->lookup_label);
+		if (contact >= 0) {
+			cp->to = cp->book->entry[contact].addr;
+		} else {
+			cp->to.ss = answer->ss;
+			cp->to.len = answer->len;
+			snprintf(cp->to.label, sizeof(cp->to.label), "%s", cp->lookup_label);
+		}
 		cp->have_to = true;
 		cp->asking_contact = false;
-	} else {
+	} else if (contact < 0) { /* a contact's failure the book has told already */
 		chat_ui_notice("%s", answer->err);
 	}
 	update_prompt(cp);
@@ -275,16 +294,13 @@ static void on_lookup_done(void *data, const struct resolve_answer *answer)
 static void sender_label(struct chat_peer *cp, const struct sockaddr_storage *from,
                          socklen_t fromlen, char *out, size_t outlen)
 {
-	for (size_t i = 0; i < cp->book->contacts.count; i++) {
-		if (net_sockaddr_equal((const struct sockaddr *)&cp->book->addrs[i].ss,
-		                       (const struct sockaddr *)from)) {
-			if (chat_ui_is_interactive())
-				snprintf(out, outlen, _("Message from %s: "),
-				         cp->book->contacts.list[i].name);
-			else
-				snprintf(out, outlen, "%s: ", cp->book->contacts.list[i].name);
-			return;
-		}
+	const char *name = chat_book_name_at(cp->book, (const struct sockaddr *)from);
+	if (name != NULL) {
+		if (chat_ui_is_interactive())
+			snprintf(out, outlen, _("Message from %s: "), name);
+		else
+			snprintf(out, outlen, "%s: ", name);
+		return;
 	}
 	char addr[ADDR_TEXT_MAX];
 	net_format_sockaddr((const struct sockaddr *)from, fromlen, addr, sizeof(addr));
@@ -404,9 +420,9 @@ int cmd_chat(int argc, char **argv)
 	chat_default_contacts_file(default_file, sizeof(default_file));
 	cp.book_file = args.contacts_file != NULL ? args.contacts_file : default_file;
 	rc = EXIT_CONFIG;
-	if (chat_book_load(cp.book, cp.book_file, args.contacts_file != NULL) < 0 ||
-	    chat_book_resolve_all(cp.book) < 0)
+	if (chat_book_load(cp.book, cp.book_file, args.contacts_file != NULL) < 0)
 		goto out_free_book;
+	chat_book_resolve_numeric(cp.book); /* host names: once the loop runs */
 
 	bool interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	cp.colour = chat_text_want_colour(isatty(STDOUT_FILENO), getenv("NO_COLOR"));
@@ -446,6 +462,7 @@ int cmd_chat(int argc, char **argv)
 		cli_error("%s", err);
 		goto out_close_socket;
 	}
+	chat_book_start_lookups(cp.book, cp.resolver); /* startup waits for none of them */
 	int started; /* -errno: ev_io_start fails without setting errno (an fd past the loop's) */
 	if ((started = ev_io_start(cp.loop, cp.fd, EV_READ, on_socket_readable, &cp)) < 0 ||
 	    (started = ev_signal_start(cp.loop, SIGINT, on_signal, &cp)) < 0 ||
