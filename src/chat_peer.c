@@ -1,5 +1,7 @@
 /* chat_peer.c - `sockit chat`: one udp socket, a contact book and the chat UI on the event
- * loop, so messages show up while the user types and replies leave from the same socket. */
+ * loop, so messages show up while the user types and replies leave from the same socket.
+ * This file has the socket (sending, receiving, the flood guard) and the run; what the user
+ * types is chat_input.c's. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,128 +24,19 @@
 
 #include "chat_peer_internal.h"
 
-#define RECV_MAX          65536       /* one incoming datagram, shown whole however long */
-#define RECV_BATCH        64          /* datagrams per wake-up, so typing stays responsive */
-#define RATE_BURST_FACTOR 5           /* --rate after a burst of this many seconds' worth */
-#define DROP_NOTICE_MS    1000        /* how often dropped messages are reported */
-#define HELD_INPUT_MAX    (64 * 1024) /* lines typed while a recipient is looked up */
+#define RECV_MAX          65536 /* one incoming datagram, shown whole however long */
+#define RECV_BATCH        64    /* datagrams per wake-up, so typing stays responsive */
+#define RATE_BURST_FACTOR 5     /* --rate after a burst of this many seconds' worth */
+#define DROP_NOTICE_MS    1000  /* how often dropped messages are reported */
 
-struct chat_peer {
-	struct ev_loop *loop;
-	int fd;
-	struct chat_book *book;
-	const char *book_file;
-	bool asking_contact; /* the seed client's "choose a contact" question is up */
-	bool have_to;        /* an explicit recipient: --to, /to or a chosen contact */
-	struct peer_addr to;
-	bool have_last; /* the last sender, whom a line answers when there is no recipient */
-	struct peer_addr last;
-	size_t max_message;
-	long linger_ms;
-	bool colour;
-	struct ev_timer linger;
-	struct dgram_guard *guard; /* a flooding sender must not scroll everyone else away */
-	unsigned rate;
-	unsigned long dropped; /* since the last report */
-	struct ev_timer drop_notice;
-	/* A recipient's host name (/to HOST:PORT, or a contact's) is looked up off the loop; lines
-	 * typed meanwhile wait (in order, up to HELD_INPUT_MAX) for the new recipient, and so does
-	 * the end of input. The book's own lookups share the resolver. */
-	struct resolve_async *resolver;
-	int lookup_id; /* the lookup waited for; 0: none */
-	char lookup_label[LABEL_MAX];
-	struct buf held; /* NUL-terminated lines */
-	bool held_eof;
-	int rc;
-};
-
-static void show_help(void)
-{
-	chat_ui_info("%s", _("/to NAME|ADDR  talk to a contact or an address (udp:HOST:PORT)\n"
-	                     "/contacts      list the contacts\n"
-	                     "/quit          leave (Ctrl-D too)\n"
-	                     "quit           back to choosing a contact\n"
-	                     "//TEXT         send a line that starts with /"));
-}
-
-static void finish(struct chat_peer *cp, int rc)
+void chat_peer_finish(struct chat_peer *cp, int rc)
 {
 	cp->rc = rc;
 	chat_ui_stop();
 	ev_loop_stop(cp->loop);
 }
 
-static void update_prompt(struct chat_peer *cp)
-{
-	char text[LABEL_MAX + 64];
-	if (cp->lookup_id != 0 && chat_ui_is_interactive()) { /* plain mode: as input() did */
-		snprintf(text, sizeof(text), _("Looking up %s... "), cp->lookup_label);
-		chat_ui_set_prompt(text);
-	} else if (cp->asking_contact)
-		chat_ui_set_prompt(_("Choose a contact: "));
-	else if (!cp->have_to && cp->have_last)
-		chat_ui_set_prompt(_("Reply: "));
-	else
-		chat_ui_set_prompt(_("Message (Enter to send): "));
-}
-
-/* Lines typed from now on wait for lookup id's answer (on_lookup_done). */
-static void wait_for_lookup(struct chat_peer *cp, int id, const char *label)
-{
-	cp->lookup_id = id;
-	snprintf(cp->lookup_label, sizeof(cp->lookup_label), "%s", label);
-}
-
-/* A name from the book, else an address. 0, or -1 after telling the user why. With the
- * resolver (on the loop), a host name is looked up off the loop: 1, and the answer comes to
- * on_lookup_done. */
-static int resolve_target(struct chat_peer *cp, const char *text, struct peer_addr *out)
-{
-	int contact = chat_book_find(cp->book, text);
-	if (contact >= 0) {
-		int id = chat_book_resolve(cp->book, (size_t)contact);
-		if (id < 0)
-			return -1;
-		if (id > 0) {
-			wait_for_lookup(cp, id, text);
-			return 1;
-		}
-		*out = cp->book->entry[contact].addr;
-		return 0;
-	}
-	char shown[ESCAPE_MAX(CONTACTS_LINE_MAX)], err[NET_ERR_LEN];
-	struct addr_spec spec;
-	escape_text(shown, sizeof(shown), text, strlen(text));
-	if (strchr(text, ':') == NULL || addr_parse(text, ADDR_UDP, &spec, err, sizeof(err)) < 0 ||
-	    spec.host[0] == '\0' || spec.port == 0) {
-		chat_ui_notice(_("unknown contact '%s' (see /contacts, or give udp:HOST:PORT)"),
-		               shown);
-		return -1;
-	}
-	if (spec.transport != ADDR_UDP) {
-		chat_ui_notice(_("'%s' is not a udp address"), shown);
-		return -1;
-	}
-	addr_format(&spec, out->label, sizeof(out->label));
-	if (net_resolve_numeric(&spec, &out->ss, &out->len) == 0)
-		return 0;
-	if (cp->resolver != NULL) {
-		int id = resolve_async_start(cp->resolver, &spec);
-		if (id < 0) {
-			chat_ui_notice(_("look up %s: %s"), out->label, strerror(-id));
-			return -1;
-		}
-		wait_for_lookup(cp, id, out->label);
-		return 1;
-	}
-	if (net_resolve(&spec, &out->ss, &out->len, err, sizeof(err)) < 0) {
-		chat_ui_notice("%s", err);
-		return -1;
-	}
-	return 0;
-}
-
-static void send_message(struct chat_peer *cp, const char *text, size_t len)
+void chat_peer_send(struct chat_peer *cp, const char *text, size_t len)
 {
 	const struct peer_addr *dest = cp->have_to ? &cp->to : cp->have_last ? &cp->last : NULL;
 	if (dest == NULL) {
@@ -165,128 +58,10 @@ static void send_message(struct chat_peer *cp, const char *text, size_t len)
 		chat_ui_notice(_("send to %s: %s; not sent"), dest->label, strerror(errno));
 }
 
-static void on_line(void *data, const char *line)
-{
-	struct chat_peer *cp = data;
-	if (cp->lookup_id != 0) {
-		if (buf_append(&cp->held, line, strlen(line) + 1) < 0)
-			chat_ui_notice(_("still looking up %s; line not sent"), cp->lookup_label);
-		return;
-	}
-	struct chat_input in = chat_text_parse_input(line);
-	char target[CONTACTS_LINE_MAX + 1];
-	struct peer_addr to;
-	switch (in.kind) {
-	case CHAT_INPUT_EMPTY:
-	case CHAT_INPUT_BAD:
-	case CHAT_INPUT_HELP:
-		chat_ui_answer_basic(&in, show_help);
-		return;
-	case CHAT_INPUT_CONTACTS:
-		if (cp->book->contacts.count == 0)
-			chat_ui_info(_("no contacts (add 'NAME ADDR' lines to %s, or use --contact "
-			               "NAME=ADDR)"),
-			             cp->book_file);
-		for (size_t i = 0; i < cp->book->contacts.count; i++) {
-			char addr[ADDR_TEXT_MAX];
-			addr_format(&cp->book->contacts.list[i].spec, addr, sizeof(addr));
-			chat_ui_info("%s %s", cp->book->contacts.list[i].name, addr);
-		}
-		return;
-	case CHAT_INPUT_QUIT:
-		finish(cp, 0);
-		return;
-	case CHAT_INPUT_BACK:
-		if (chat_ui_is_interactive() && cp->book->contacts.count > 0) {
-			cp->asking_contact = true;
-			cp->have_to = false;
-			update_prompt(cp);
-		} else {
-			finish(cp, 0);
-		}
-		return;
-	case CHAT_INPUT_TO:
-	case CHAT_INPUT_MESSAGE:
-		if (in.kind == CHAT_INPUT_MESSAGE && !cp->asking_contact) {
-			send_message(cp, in.arg, in.len);
-			return;
-		}
-		if (in.len > CONTACTS_LINE_MAX) {
-			chat_ui_notice("%s", _("no contact or address is that long"));
-			return;
-		}
-		memcpy(target, in.arg, in.len);
-		target[in.len] = '\0';
-		if (resolve_target(cp, target, &to) == 0) {
-			cp->to = to;
-			cp->have_to = true;
-			cp->asking_contact = false;
-		}
-		update_prompt(cp);
-		return;
-	}
-}
-
 static void on_linger_done(struct ev_loop *loop, struct ev_timer *timer, void *data)
 {
 	(void)loop, (void)timer;
-	finish(data, 0);
-}
-
-static void on_eof(void *data)
-{
-	struct chat_peer *cp = data;
-	if (cp->lookup_id != 0) {
-		cp->held_eof = true;
-		return;
-	}
-	if (chat_ui_is_interactive() || cp->linger_ms == 0) {
-		finish(cp, 0);
-		return;
-	}
-	/* no memory for the timer: leave now rather than linger forever */
-	if (ev_timer_start(cp->loop, &cp->linger, (uint64_t)cp->linger_ms) < 0)
-		finish(cp, 0);
-}
-
-/* A contact's answer goes to the book. The one the user waits for (a /to host name, or a
- * chosen contact's) makes the new recipient, or says why not; then the lines typed meanwhile
- * go, in order, until one of them starts another lookup. */
-static void on_lookup_done(void *data, const struct resolve_answer *answer)
-{
-	static char line[HELD_INPUT_MAX]; /* a held line and its NUL fit, or were not held */
-	struct chat_peer *cp = data;
-	int contact = chat_book_take_answer(cp->book, answer);
-	if (answer->id != cp->lookup_id)
-		return;
-	cp->lookup_id = 0;
-	if (answer->ok) {
-		if (contact >= 0) {
-			cp->to = cp->book->entry[contact].addr;
-		} else {
-			cp->to.ss = answer->ss;
-			cp->to.len = answer->len;
-			snprintf(cp->to.label, sizeof(cp->to.label), "%s", cp->lookup_label);
-		}
-		cp->have_to = true;
-		cp->asking_contact = false;
-	} else if (contact < 0) { /* a contact's failure the book has told already */
-		chat_ui_notice("%s", answer->err);
-	}
-	update_prompt(cp);
-	while (cp->lookup_id == 0 && buf_len(&cp->held) > 0) {
-		/* a copy: on_line may hold lines again, moving the buffer */
-		size_t len = strnlen((const char *)buf_head(&cp->held), buf_len(&cp->held));
-		memcpy(line, buf_head(&cp->held), len);
-		line[len] = '\0';
-		buf_consume(&cp->held, len + 1);
-		on_line(cp, line);
-	}
-	buf_shrink_if_empty(&cp->held);
-	if (cp->lookup_id == 0 && cp->held_eof) {
-		cp->held_eof = false;
-		on_eof(cp);
-	}
+	chat_peer_finish(data, 0);
 }
 
 /* The sender's label: "NAME: "/"HOST:PORT: " for scripts, the seed's wording on a terminal
@@ -355,7 +130,7 @@ static void on_socket_readable(struct ev_loop *loop, int fd, void *data, int eve
 		                    sizeof(cp->last.label));
 		if (!cp->have_last) {
 			cp->have_last = true;
-			update_prompt(cp);
+			chat_input_update_prompt(cp);
 		}
 	}
 }
@@ -372,7 +147,7 @@ static void on_drop_notice(struct ev_loop *loop, struct ev_timer *timer, void *d
 static void on_signal(struct ev_loop *loop, int signo, void *data)
 {
 	(void)loop, (void)signo;
-	finish(data, 0);
+	chat_peer_finish(data, 0);
 }
 
 /* The socket: --listen, else an ephemeral port of the family the first recipient needs. */
@@ -401,7 +176,8 @@ int cmd_chat(int argc, char **argv)
 	struct chat_peer cp = {.fd = -1};
 	struct chat_args args;
 	char default_file[4096], err[NET_ERR_LEN];
-	static const struct chat_ui_ops ui_ops = {.on_line = on_line, .on_eof = on_eof};
+	static const struct chat_ui_ops ui_ops = {.on_line = chat_input_on_line,
+	                                          .on_eof = chat_input_on_eof};
 	int rc = EXIT_OSERR;
 
 	cp.book = calloc(1, sizeof(*cp.book));
@@ -434,7 +210,7 @@ int cmd_chat(int argc, char **argv)
 	}
 	/* chat_ui_notice needs no started UI: before the loop it just prints to stderr */
 	if (args.to != NULL) {
-		if (resolve_target(&cp, args.to, &cp.to) < 0) {
+		if (chat_input_resolve_target(&cp, args.to, &cp.to) < 0) {
 			rc = EXIT_USAGE;
 			goto out_free_loop;
 		}
@@ -457,7 +233,7 @@ int cmd_chat(int argc, char **argv)
 		goto out_close_socket;
 	}
 	buf_init(&cp.held, HELD_INPUT_MAX);
-	cp.resolver = resolve_async_new(cp.loop, on_lookup_done, &cp, err, sizeof(err));
+	cp.resolver = resolve_async_new(cp.loop, chat_input_on_lookup_done, &cp, err, sizeof(err));
 	if (cp.resolver == NULL) {
 		cli_error("%s", err);
 		goto out_close_socket;
@@ -473,7 +249,7 @@ int cmd_chat(int argc, char **argv)
 	/* only now: whoever waits for this line may signal us at once */
 	cli_error("chat: listening on %s", bound); /* for scripts: not translated */
 	cp.asking_contact = interactive && cp.book->contacts.count > 0 && !cp.have_to;
-	update_prompt(&cp);
+	chat_input_update_prompt(&cp);
 	cp.rc = -1;
 	if (chat_ui_start(cp.loop, interactive, &ui_ops, &cp, err, sizeof(err)) < 0) {
 		cli_error("%s", err);

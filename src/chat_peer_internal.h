@@ -1,5 +1,6 @@
-/* chat_peer_internal.h - what `sockit chat`'s peer (chat_peer.c) shares with its command line
- * (chat_options.c) and its contact book (chat_book.c). Nothing else includes it. */
+/* chat_peer_internal.h - what `sockit chat`'s peer (chat_peer.c: the socket and the run)
+ * shares with what the user types (chat_input.c), its command line (chat_options.c) and its
+ * contact book (chat_book.c). Nothing else includes it. */
 #ifndef SOCKIT_CHAT_PEER_INTERNAL_H
 #define SOCKIT_CHAT_PEER_INTERNAL_H
 
@@ -8,9 +9,12 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "contacts.h"
+#include "ev.h"
 
-#define LABEL_MAX (ADDR_TEXT_MAX + CONTACT_NAME_MAX + 64)
+#define LABEL_MAX      (ADDR_TEXT_MAX + CONTACT_NAME_MAX + 64)
+#define HELD_INPUT_MAX (64 * 1024) /* lines typed while a recipient is looked up */
 
 /* Someone to send to or hear from, and what the user calls them. */
 struct peer_addr {
@@ -18,6 +22,59 @@ struct peer_addr {
 	socklen_t len;
 	char label[LABEL_MAX]; /* the contact's name, or "udp:HOST:PORT" as typed */
 };
+
+struct resolve_async;
+struct resolve_answer;
+
+/* ---- the peer: its socket and its run, chat_peer.c ---- */
+
+struct chat_peer {
+	struct ev_loop *loop;
+	int fd;
+	struct chat_book *book;
+	const char *book_file;
+	bool asking_contact; /* the seed client's "choose a contact" question is up */
+	bool have_to;        /* an explicit recipient: --to, /to or a chosen contact */
+	struct peer_addr to;
+	bool have_last; /* the last sender, whom a line answers when there is no recipient */
+	struct peer_addr last;
+	size_t max_message;
+	long linger_ms;
+	bool colour;
+	struct ev_timer linger;
+	struct dgram_guard *guard; /* a flooding sender must not scroll everyone else away */
+	unsigned rate;
+	unsigned long dropped; /* since the last report */
+	struct ev_timer drop_notice;
+	/* A recipient's host name (/to HOST:PORT, or a contact's) is looked up off the loop; lines
+	 * typed meanwhile wait (in order, up to HELD_INPUT_MAX) for the new recipient, and so does
+	 * the end of input. The book's own lookups share the resolver. */
+	struct resolve_async *resolver;
+	int lookup_id; /* the lookup waited for; 0: none */
+	char lookup_label[LABEL_MAX];
+	struct buf held; /* NUL-terminated lines */
+	bool held_eof;
+	int rc;
+};
+
+/* Leaves the loop; cmd_chat returns rc. */
+void chat_peer_finish(struct chat_peer *cp, int rc);
+/* Sends a message to the recipient, else to the last sender; a notice if it cannot. */
+void chat_peer_send(struct chat_peer *cp, const char *text, size_t len);
+
+/* ---- what the user types: chat_input.c ---- */
+
+/* The chat UI's on_line and on_eof (data is the struct chat_peer). */
+void chat_input_on_line(void *data, const char *line);
+void chat_input_on_eof(void *data);
+/* The resolver's answers (data is the struct chat_peer). */
+void chat_input_on_lookup_done(void *data, const struct resolve_answer *answer);
+/* The prompt for where the peer is: looking up, choosing a contact, replying, messaging. */
+void chat_input_update_prompt(struct chat_peer *cp);
+/* A contact's name, else udp:HOST:PORT, to out: 0, or -1 after telling the user why. Once
+ * the resolver exists a host name is looked up off the loop: 1, and the lines typed until
+ * the answer comes to chat_input_on_lookup_done wait for it. Before, the lookup blocks. */
+int chat_input_resolve_target(struct chat_peer *cp, const char *text, struct peer_addr *out);
 
 /* ---- the command line: chat_options.c ---- */
 
@@ -57,9 +114,6 @@ struct chat_contact {
 	int lookup_id;
 	struct peer_addr addr; /* labelled with the contact's name */
 };
-
-struct resolve_async;
-struct resolve_answer;
 
 struct chat_book {
 	struct contact_book contacts;
