@@ -13,7 +13,7 @@ PREFIX    ?= /usr/local
 SYSCONFDIR ?= /etc
 DESTDIR   ?=
 
-.PHONY: all build run test unit integration test-asan test-valgrind deps test-deps fuzz soak bench clean install
+.PHONY: all build run test unit integration test-asan test-valgrind deps test-deps fuzz soak bench clean install format format-check
 
 all: build
 
@@ -37,6 +37,16 @@ test: test-deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	meson test -C $(BUILD) --print-errorlogs --suite unit
 	SOCKIT_BIN=$(CURDIR)/$(BUILD)/sockit $(PYTEST) $(PYTEST_ARGS) tests/integration
+
+# Every C file in .clang-format's style: format rewrites them, format-check (CI) only looks.
+CLANG_FORMAT ?= clang-format-14
+C_FILES = $(sort $(wildcard src/*.[ch] bench/*.c tests/unit/*.[ch] tests/fuzz/*.[ch] tests/shim/*.c))
+
+format: test-deps
+	$(CLANG_FORMAT) -i $(C_FILES)
+
+format-check: test-deps
+	$(CLANG_FORMAT) --dry-run -Werror $(C_FILES)
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:

@@ -15,9 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BUF_SIZE  65536
+#define BUF_SIZE   65536
 #define MAX_EVENTS 256
-#define MAX_FDS   65536
+#define MAX_FDS    65536
 
 /* Bytes a connection could not send yet; while any are pending it is not read (bounded). */
 struct pending {
@@ -147,8 +147,8 @@ int main(int argc, char **argv)
 			} else if (fd == ufd) {
 				struct sockaddr_storage peer;
 				socklen_t plen = sizeof(peer);
-				ssize_t r = recvfrom(ufd, buf, BUF_SIZE, 0, (struct sockaddr *)&peer,
-						     &plen);
+				ssize_t r = recvfrom(ufd, buf, BUF_SIZE, 0,
+						     (struct sockaddr *)&peer, &plen);
 				if (r < 0)
 					continue;
 				upper(buf, (size_t)r);

@@ -31,7 +31,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < size; i++)
 		out[i] = (char)('a' + i % 26);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1]))};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((unsigned short)atoi(argv[1]))};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

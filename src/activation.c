@@ -12,7 +12,7 @@
 
 /* The spec of a bound socket: its family and type give the transport. */
 static int describe(int fd, struct addr_spec *spec, char *bound, size_t boundlen, char *err,
-                    size_t errlen)
+		    size_t errlen)
 {
 	int type;
 	socklen_t tlen = sizeof(type);
@@ -29,7 +29,7 @@ static int describe(int fd, struct addr_spec *spec, char *bound, size_t boundlen
 	}
 	if (ss.ss_family == AF_UNIX && type == SOCK_DGRAM) {
 		snprintf(err, errlen, "inherited fd %d: unix datagram sockets are not supported",
-		         fd);
+			 fd);
 		return -1;
 	}
 	char where[ADDR_TEXT_MAX];
@@ -57,7 +57,7 @@ int activation_take(struct activation_socket *out, size_t cap, char *err, size_t
 	int rc = n;
 	if ((size_t)n > cap) {
 		snprintf(err, errlen, "systemd passed %d sockets; at most %zu are supported", n,
-		         cap);
+			 cap);
 		rc = -1;
 	}
 	for (int i = 0; i < n && rc >= 0; i++) {

@@ -21,8 +21,7 @@ const char *addr_transport_name(enum addr_transport transport)
 	return "?";
 }
 
-static int parse_port(const char *text, uint16_t *port, const char *whole, char *err,
-		      size_t errlen)
+static int parse_port(const char *text, uint16_t *port, const char *whole, char *err, size_t errlen)
 {
 	if (*text == '\0') {
 		snprintf(err, errlen, _("bad address '%s': missing port"), whole);
@@ -31,14 +30,15 @@ static int parse_port(const char *text, uint16_t *port, const char *whole, char 
 	unsigned long value = 0;
 	for (const char *p = text; *p != '\0'; p++) {
 		if (*p < '0' || *p > '9') {
-			snprintf(err, errlen, _("bad address '%s': port '%s' is not a number"), whole,
-				 text);
+			snprintf(err, errlen, _("bad address '%s': port '%s' is not a number"),
+				 whole, text);
 			return -1;
 		}
 		value = value * 10 + (unsigned long)(*p - '0');
 		if (value > 65535) {
-			snprintf(err, errlen, _("bad address '%s': port %s is out of range (0-65535)"),
-				 whole, text);
+			snprintf(err, errlen,
+				 _("bad address '%s': port %s is out of range (0-65535)"), whole,
+				 text);
 			return -1;
 		}
 	}
@@ -56,15 +56,18 @@ static int parse_host(const char *host, size_t len, bool bracketed, char *out, c
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)host[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '-' || c == '_' || (bracketed && (c == ':' || c == '%'));
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
+			  (bracketed && (c == ':' || c == '%'));
 		if (!ok) {
-			snprintf(err, errlen, _("bad address '%s': invalid character in host"), whole);
+			snprintf(err, errlen, _("bad address '%s': invalid character in host"),
+				 whole);
 			return -1;
 		}
 	}
 	if (bracketed && memchr(host, ':', len) == NULL) {
-		snprintf(err, errlen, _("bad address '%s': brackets are for IPv6 addresses"), whole);
+		snprintf(err, errlen, _("bad address '%s': brackets are for IPv6 addresses"),
+			 whole);
 		return -1;
 	}
 	memcpy(out, host, len);
@@ -93,8 +96,9 @@ int addr_parse(const char *text, enum addr_transport default_transport, struct a
 			return -1;
 		}
 		if (len > ADDR_PATH_MAX) {
-			snprintf(err, errlen, _("bad address '%s': socket path longer than %d bytes"),
-				 text, ADDR_PATH_MAX);
+			snprintf(err, errlen,
+				 _("bad address '%s': socket path longer than %d bytes"), text,
+				 ADDR_PATH_MAX);
 			return -1;
 		}
 		memcpy(spec.path, rest, len + 1);
@@ -119,7 +123,8 @@ int addr_parse(const char *text, enum addr_transport default_transport, struct a
 		hostlen = (size_t)(close - host);
 		bracketed = true;
 		if (close[1] != ':') {
-			snprintf(err, errlen, _("bad address '%s': expected ':PORT' after ']'"), text);
+			snprintf(err, errlen, _("bad address '%s': expected ':PORT' after ']'"),
+				 text);
 			return -1;
 		}
 		colon = close + 1;
@@ -127,14 +132,16 @@ int addr_parse(const char *text, enum addr_transport default_transport, struct a
 		colon = strrchr(rest, ':');
 		if (colon == NULL) {
 			snprintf(err, errlen,
-				 _("bad address '%s': expected HOST:PORT, [IPV6]:PORT or unix:/path"),
+				 _("bad address '%s': expected HOST:PORT, [IPV6]:PORT or "
+				   "unix:/path"),
 				 text);
 			return -1;
 		}
 		hostlen = (size_t)(colon - rest);
 		if (memchr(rest, ':', hostlen) != NULL) {
-			snprintf(err, errlen, _("bad address '%s': write IPv6 addresses as [%.*s]:PORT"),
-				 text, (int)hostlen, rest);
+			snprintf(err, errlen,
+				 _("bad address '%s': write IPv6 addresses as [%.*s]:PORT"), text,
+				 (int)hostlen, rest);
 			return -1;
 		}
 	}

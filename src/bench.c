@@ -38,16 +38,32 @@ static bool echo_check(const struct bench_msg *m, uint64_t seq, const uint8_t *d
 }
 
 static const struct bench_proto protos[] = {
-	{.name = "echo", .stream = true, .fill = bench_msg_fill,
-	 .reply_seq = bench_msg_reply_seq, .check = echo_check},
-	{.name = "sntp", .fixed_size = SNTP_PACKET_LEN,
-	 .seq_mod = UINT64_C(1) << BENCH_SNTP_SEQ_BITS, .fill = bench_sntp_fill,
-	 .reply_seq = bench_sntp_reply_seq, .check = bench_sntp_check},
-	{.name = "time", .fixed_size = BENCH_TIME_REQ_LEN, .reply_max = BENCH_TIME_REPLY_LEN,
-	 .fill = bench_time_fill, .reply_seq = bench_time_reply_seq, .check = bench_time_check},
-	{.name = "daytime", .fixed_size = 1, .reply_max = BENCH_DAYTIME_REPLY_MAX,
-	 .fill = bench_daytime_fill, .check = bench_daytime_check},
-	{.name = "rfc868", .fixed_size = 1, .reply_max = 4, .fill = bench_daytime_fill,
+	{.name = "echo",
+	 .stream = true,
+	 .fill = bench_msg_fill,
+	 .reply_seq = bench_msg_reply_seq,
+	 .check = echo_check},
+	{.name = "sntp",
+	 .fixed_size = SNTP_PACKET_LEN,
+	 .seq_mod = UINT64_C(1) << BENCH_SNTP_SEQ_BITS,
+	 .fill = bench_sntp_fill,
+	 .reply_seq = bench_sntp_reply_seq,
+	 .check = bench_sntp_check},
+	{.name = "time",
+	 .fixed_size = BENCH_TIME_REQ_LEN,
+	 .reply_max = BENCH_TIME_REPLY_LEN,
+	 .fill = bench_time_fill,
+	 .reply_seq = bench_time_reply_seq,
+	 .check = bench_time_check},
+	{.name = "daytime",
+	 .fixed_size = 1,
+	 .reply_max = BENCH_DAYTIME_REPLY_MAX,
+	 .fill = bench_daytime_fill,
+	 .check = bench_daytime_check},
+	{.name = "rfc868",
+	 .fixed_size = 1,
+	 .reply_max = 4,
+	 .fill = bench_daytime_fill,
 	 .check = bench_rfc868_check},
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
@@ -58,32 +74,33 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		_("Usage: sockit bench [OPTIONS] [ADDR | HOST PORT]\n\n"
-		"Load an echo server (default %s) with a closed loop: every\n"
-		"connection keeps --depth messages in flight and sends the next as soon as a\n"
-		"reply is back. Every reply is checked (the uppercase of what was sent, or the\n"
-		"same bytes with --plain); mismatches, timeouts and errors make the exit status\n"
-		"non-zero.\n\n"
-		"  -c, --conns N          connections (udp: sockets) (default: 1)\n"
-		"  -d, --depth N          messages in flight per connection (default: 1)\n"
-		"  -s, --size BYTES       message size (default: %d)\n"
-		"  -D, --duration SECONDS run this long (default: %g)\n"
-		"  -n, --count N          or send exactly N messages in all\n"
-		"  -T, --threads N        client threads, connections spread over them\n"
-		"                         (default: 1)\n"
-		"  -t, --timeout SECONDS  a reply later than this is a timeout (default: %g)\n"
-		"  -p, --plain            expect replies unchanged (RFC 862 echo, socat, inetd)\n"
-		"      --busy-poll USEC   with one connection per thread, poll for a reply this\n"
-		"                         long before sleeping (0: never); auto (default) polls\n"
-		"                         up to %u us while it pays and CPUs are free\n"
-		"      --proto NAME       echo (default), or over udp: sntp (each reply must\n"
-		"                         answer its request, not be a KoD), time (the seed's\n"
-		"                         strftime service), daytime, rfc868 (depth 1)\n"
-		"  -j, --json             print the result as one JSON object\n"
-		"  -h, --help             show this help\n\n"
-		"ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n"
-		"Latency is from a message's first byte sent to its reply's last byte received.\n"),
-		DEFAULT_SPEC, DEFAULT_SIZE, DEFAULT_DURATION_MS / 1000.0, DEFAULT_TIMEOUT_MS / 1000.0,
-		SPIN_AUTO_BUDGET_US);
+		  "Load an echo server (default %s) with a closed loop: every\n"
+		  "connection keeps --depth messages in flight and sends the next as soon as a\n"
+		  "reply is back. Every reply is checked (the uppercase of what was sent, or the\n"
+		  "same bytes with --plain); mismatches, timeouts and errors make the exit status\n"
+		  "non-zero.\n\n"
+		  "  -c, --conns N          connections (udp: sockets) (default: 1)\n"
+		  "  -d, --depth N          messages in flight per connection (default: 1)\n"
+		  "  -s, --size BYTES       message size (default: %d)\n"
+		  "  -D, --duration SECONDS run this long (default: %g)\n"
+		  "  -n, --count N          or send exactly N messages in all\n"
+		  "  -T, --threads N        client threads, connections spread over them\n"
+		  "                         (default: 1)\n"
+		  "  -t, --timeout SECONDS  a reply later than this is a timeout (default: %g)\n"
+		  "  -p, --plain            expect replies unchanged (RFC 862 echo, socat, inetd)\n"
+		  "      --busy-poll USEC   with one connection per thread, poll for a reply this\n"
+		  "                         long before sleeping (0: never); auto (default) polls\n"
+		  "                         up to %u us while it pays and CPUs are free\n"
+		  "      --proto NAME       echo (default), or over udp: sntp (each reply must\n"
+		  "                         answer its request, not be a KoD), time (the seed's\n"
+		  "                         strftime service), daytime, rfc868 (depth 1)\n"
+		  "  -j, --json             print the result as one JSON object\n"
+		  "  -h, --help             show this help\n\n"
+		  "ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n"
+		  "Latency is from a message's first byte sent to its reply's last byte "
+		  "received.\n"),
+		DEFAULT_SPEC, DEFAULT_SIZE, DEFAULT_DURATION_MS / 1000.0,
+		DEFAULT_TIMEOUT_MS / 1000.0, SPIN_AUTO_BUDGET_US);
 	cli_usage_exit_codes(out);
 }
 
@@ -94,8 +111,8 @@ static unsigned long long parse_count(const char *opt, const char *text, unsigne
 	errno = 0;
 	unsigned long long v = strtoull(text, &end, 10);
 	if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < min || v > max)
-		cli_usage_error("bench", _("--%s: '%s' is not a number from %llu to %llu"), opt, text,
-				min, max);
+		cli_usage_error("bench", _("--%s: '%s' is not a number from %llu to %llu"), opt,
+				text, min, max);
 	return v;
 }
 
@@ -147,7 +164,8 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 		case 't': {
 			long ms = cli_parse_seconds(optarg);
 			if (ms <= 0)
-				cli_usage_error("bench", _("--%s: '%s' is not a positive number of seconds"),
+				cli_usage_error("bench",
+						_("--%s: '%s' is not a positive number of seconds"),
 						c == 'D' ? "duration" : "timeout", optarg);
 			*(c == 'D' ? &cfg->duration_ms : &cfg->timeout_ms) = ms;
 			break;
@@ -171,11 +189,13 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 			break;
 		}
 		case OPT_BUSY_POLL:
-			if (spin_option_parse(optarg, &cfg->busy_poll_us, &cfg->busy_poll_adaptive) < 0)
-				cli_usage_error("bench",
-						_("--busy-poll: expected auto or 0-%u microseconds, "
-						  "got '%s'"),
-						SPIN_MAX_BUDGET_US, optarg);
+			if (spin_option_parse(optarg, &cfg->busy_poll_us,
+					      &cfg->busy_poll_adaptive) < 0)
+				cli_usage_error(
+					"bench",
+					_("--busy-poll: expected auto or 0-%u microseconds, "
+					  "got '%s'"),
+					SPIN_MAX_BUDGET_US, optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -203,8 +223,8 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 	if (cfg->spec.transport == ADDR_UDP && cfg->size > MAX_UDP_SIZE)
 		cli_usage_error("bench", _("--size: udp carries at most %d bytes"), MAX_UDP_SIZE);
 	if (cfg->count != 0 && cfg->count < cfg->conns)
-		cli_usage_error("bench", _("--count %" PRIu64 " is less than --conns %u"), cfg->count,
-				cfg->conns);
+		cli_usage_error("bench", _("--count %" PRIu64 " is less than --conns %u"),
+				cfg->count, cfg->conns);
 	if (cfg->threads > cfg->conns)
 		cfg->threads = cfg->conns;
 	addr_format(&cfg->spec, cfg->target, sizeof(cfg->target));
@@ -244,9 +264,11 @@ static void watch_progress(struct worker *ws, size_t n, bool live)
 		uint64_t now = bench_now_ns();
 		if (live && now - last_print >= PROGRESS_MS * 1000000ull) {
 			double dt = (double)(now - last_print) / 1e9;
-			fprintf(stderr, "\r  %5.1f s  %12" PRIu64 " msgs  %10.0f msgs/s  %" PRIu64
-					" problems   ",
-				(double)(now - start) / 1e9, done, (double)(done - last_done) / dt, bad);
+			fprintf(stderr,
+				"\r  %5.1f s  %12" PRIu64 " msgs  %10.0f msgs/s  %" PRIu64
+				" problems   ",
+				(double)(now - start) / 1e9, done, (double)(done - last_done) / dt,
+				bad);
 			last_print = now;
 			last_done = done;
 		}
@@ -356,8 +378,9 @@ int cmd_bench(int argc, char **argv)
 		cli_error("%s", t.first_error);
 	if (t.mismatches > 0)
 		cli_error("%" PRIu64 " replies did not match what was sent%s", t.mismatches,
-			  cfg.plain || cfg.proto != &protos[0] ? ""
-								: " (try --plain for an RFC 862 echo)");
+			  cfg.plain || cfg.proto != &protos[0]
+				  ? ""
+				  : " (try --plain for an RFC 862 echo)");
 	if (t.timeouts > 0)
 		cli_error("%" PRIu64 " messages got no reply within %g s", t.timeouts,
 			  (double)cfg.timeout_ms / 1000.0);

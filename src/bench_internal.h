@@ -16,9 +16,9 @@
 #include "histogram.h"
 #include "net.h"
 
-#define READ_CHUNK          (256 * 1024) /* one recv per readiness, at most this much */
-#define SEND_BATCH          32           /* messages per sendmsg / sendmmsg */
-#define BENCH_TICK_MS       50           /* how often timeouts and the clock are checked */
+#define READ_CHUNK    (256 * 1024) /* one recv per readiness, at most this much */
+#define SEND_BATCH    32           /* messages per sendmsg / sendmmsg */
+#define BENCH_TICK_MS 50           /* how often timeouts and the clock are checked */
 
 /* What is spoken. Streams speak echo only (checked piecewise as bytes arrive); datagram
  * protocols give a request, a way to tell which request a reply answers, and a check. */
@@ -55,17 +55,17 @@ struct conn {
 	int fd;
 	bool dead;
 	bool want_write;
-	bool rx_bad;           /* stream: the message being received has a wrong byte */
-	bool counted_done;     /* counted in worker.ndone */
-	uint64_t limit;        /* messages this connection may start */
-	uint64_t tx_seq;       /* stream: message being sent; udp: messages started */
-	size_t tx_off;         /* stream: its bytes already sent */
-	uint64_t rx_seq;       /* stream: message being received */
-	size_t rx_off;         /* stream: its bytes already received */
-	uint64_t last_rx_ns;   /* stream: time of the last reply bytes */
-	unsigned udp_busy;     /* udp: slots waiting for a reply */
-	uint64_t *sent_ns;     /* per slot (seq % depth): when it was sent; udp: 0 = free */
-	uint64_t *slot_seq;    /* udp: the seq each slot waits for */
+	bool rx_bad;         /* stream: the message being received has a wrong byte */
+	bool counted_done;   /* counted in worker.ndone */
+	uint64_t limit;      /* messages this connection may start */
+	uint64_t tx_seq;     /* stream: message being sent; udp: messages started */
+	size_t tx_off;       /* stream: its bytes already sent */
+	uint64_t rx_seq;     /* stream: message being received */
+	size_t rx_off;       /* stream: its bytes already received */
+	uint64_t last_rx_ns; /* stream: time of the last reply bytes */
+	unsigned udp_busy;   /* udp: slots waiting for a reply */
+	uint64_t *sent_ns;   /* per slot (seq % depth): when it was sent; udp: 0 = free */
+	uint64_t *slot_seq;  /* udp: the seq each slot waits for */
 };
 
 struct worker {
@@ -73,8 +73,8 @@ struct worker {
 	const struct bench_msg *msg;
 	size_t index;
 	pthread_t thread;
-	int epfd;      /* -1 when blocking */
-	bool blocking; /* one connection: bench_blocking_loop(), no epoll */
+	int epfd;            /* -1 when blocking */
+	bool blocking;       /* one connection: bench_blocking_loop(), no epoll */
 	struct spinner spin; /* blocking: polls for a reply before it sleeps */
 	struct conn *conns;
 	size_t nconns, ndone;
@@ -92,9 +92,9 @@ struct worker {
 	uint64_t spin_ns; /* spent polling for replies (--busy-poll) */
 	struct histogram hist;
 	/* scratch, allocated before the run */
-	uint8_t *rx;                  /* READ_CHUNK, or SEND_BATCH datagrams for udp */
-	uint8_t *tx;                  /* udp: SEND_BATCH datagrams */
-	uint8_t *stx;                 /* streams of small messages: SEND_BATCH of them */
+	uint8_t *rx;  /* READ_CHUNK, or SEND_BATCH datagrams for udp */
+	uint8_t *tx;  /* udp: SEND_BATCH datagrams */
+	uint8_t *stx; /* streams of small messages: SEND_BATCH of them */
 	uint8_t hdr[SEND_BATCH][BENCH_SEQ_DIGITS];
 	/* udp receive headers over rx, set up once: recvmmsg changes only their lengths */
 	struct mmsghdr rx_mm[SEND_BATCH];
@@ -105,8 +105,8 @@ struct worker {
 struct bench_totals {
 	uint64_t ok, mismatches, timeouts, errors, late;
 	double seconds;
-	double client_busy; /* CPU time of the run over seconds x threads, polling for replies
-			     * left out: near 1, we are the bottleneck, not the server */
+	double client_busy;    /* CPU time of the run over seconds x threads, polling for replies
+				* left out: near 1, we are the bottleneck, not the server */
 	double client_polling; /* the time spent polling for replies, over the same */
 	struct histogram hist;
 	const char *first_error;

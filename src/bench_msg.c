@@ -89,8 +89,7 @@ bool bench_msg_check(const struct bench_msg *m, uint64_t seq, size_t off, const 
 		off += n;
 		len -= n;
 	}
-	return len == 0 ||
-	       memcmp(data, m->expect + payload_offset(seq) + (off - m->hdr), len) == 0;
+	return len == 0 || memcmp(data, m->expect + payload_offset(seq) + (off - m->hdr), len) == 0;
 }
 
 static int64_t decode_seq(const uint8_t *data, size_t hdr)
@@ -116,7 +115,8 @@ int64_t bench_msg_reply_seq(const struct bench_msg *m, const uint8_t *data, size
 void bench_sntp_fill(const struct bench_msg *m, uint64_t seq, uint8_t *out)
 {
 	(void)m;
-	struct sntp_packet p = {.version = 4, .mode = SNTP_MODE_CLIENT,
+	struct sntp_packet p = {.version = 4,
+				.mode = SNTP_MODE_CLIENT,
 				.tx_ts = SNTP_TOKEN | (seq & SNTP_SEQ_MASK)};
 	sntp_packet_encode(&p, out);
 }
@@ -173,8 +173,7 @@ void bench_daytime_fill(const struct bench_msg *m, uint64_t seq, uint8_t *out)
 	memset(out, '\n', m->size);
 }
 
-bool bench_daytime_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data,
-			 size_t len)
+bool bench_daytime_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data, size_t len)
 {
 	(void)m;
 	(void)seq;
@@ -192,8 +191,7 @@ bool bench_daytime_check(const struct bench_msg *m, uint64_t seq, const uint8_t 
 	return digits >= 4; /* the year */
 }
 
-bool bench_rfc868_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data,
-			size_t len)
+bool bench_rfc868_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data, size_t len)
 {
 	(void)m;
 	(void)seq;

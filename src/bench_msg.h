@@ -14,9 +14,9 @@
 #define BENCH_PATTERN_CYCLE 4093 /* prime, so consecutive messages differ */
 
 struct bench_msg {
-	size_t size;  /* bytes per message */
-	size_t hdr;   /* min(size, BENCH_SEQ_DIGITS) */
-	bool plain;   /* expect the bytes back unchanged, not uppercased */
+	size_t size;      /* bytes per message */
+	size_t hdr;       /* min(size, BENCH_SEQ_DIGITS) */
+	bool plain;       /* expect the bytes back unchanged, not uppercased */
 	uint8_t *pattern; /* BENCH_PATTERN_CYCLE + size lowercase letters */
 	uint8_t *expect;  /* the same, as the reply should carry them */
 };
@@ -66,9 +66,7 @@ bool bench_time_check(const struct bench_msg *m, uint64_t seq, const uint8_t *da
  * printable line with a year; four bytes within a day of our clock. */
 #define BENCH_DAYTIME_REPLY_MAX 128
 void bench_daytime_fill(const struct bench_msg *m, uint64_t seq, uint8_t *out);
-bool bench_daytime_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data,
-			 size_t len);
-bool bench_rfc868_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data,
-			size_t len);
+bool bench_daytime_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data, size_t len);
+bool bench_rfc868_check(const struct bench_msg *m, uint64_t seq, const uint8_t *data, size_t len);
 
 #endif

@@ -130,7 +130,8 @@ bool bench_stream_receive(struct worker *w, struct conn *c, int flags)
 		p += take;
 		left -= take;
 		if (c->rx_off == m->size) {
-			bench_record_reply(w, !c->rx_bad, c->sent_ns[c->rx_seq % w->cfg->depth], now);
+			bench_record_reply(w, !c->rx_bad, c->sent_ns[c->rx_seq % w->cfg->depth],
+					   now);
 			c->rx_bad = false;
 			c->rx_seq++;
 			c->rx_off = 0;

@@ -11,10 +11,10 @@
 #include "cli.h"
 #include "i18n.h"
 
-#define CONNECT_TIMEOUT_MS  5000
-#define SMALL_MSG_MAX       4096         /* stream messages up to this are copied to send */
-#define EPOLL_BATCH         256
-#define TICK_NS             ((uint64_t)BENCH_TICK_MS * 1000000u)
+#define CONNECT_TIMEOUT_MS 5000
+#define SMALL_MSG_MAX      4096 /* stream messages up to this are copied to send */
+#define EPOLL_BATCH        256
+#define TICK_NS            ((uint64_t)BENCH_TICK_MS * 1000000u)
 
 void bench_conn_fail(struct worker *w, struct conn *c, const char *what, int errnum)
 {
@@ -170,8 +170,12 @@ void *bench_worker_main(void *arg)
 int bench_worker_setup(struct worker *w, const struct bench_config *cfg,
 		       const struct bench_msg *msg, size_t index, size_t nconns)
 {
-	*w = (struct worker){.cfg = cfg, .msg = msg, .index = index, .nconns = nconns,
-			     .epfd = -1, .blocking = bench_blocking_fits(cfg, nconns)};
+	*w = (struct worker){.cfg = cfg,
+			     .msg = msg,
+			     .index = index,
+			     .nconns = nconns,
+			     .epfd = -1,
+			     .blocking = bench_blocking_fits(cfg, nconns)};
 	spinner_init(&w->spin, w->blocking ? cfg->busy_poll_us : 0, cfg->busy_poll_adaptive);
 	histogram_init(&w->hist);
 	if (!w->blocking)
@@ -192,7 +196,8 @@ int bench_worker_setup(struct worker *w, const struct bench_config *cfg,
 	for (unsigned k = 0; udp && k < SEND_BATCH; k++) {
 		w->rx_iov[k] = (struct iovec){w->rx + (size_t)k * bench_rx_slot_size(cfg),
 					      bench_rx_slot_size(cfg)};
-		w->rx_mm[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = &w->rx_iov[k], .msg_iovlen = 1}};
+		w->rx_mm[k] =
+			(struct mmsghdr){.msg_hdr = {.msg_iov = &w->rx_iov[k], .msg_iovlen = 1}};
 	}
 	return 0;
 }

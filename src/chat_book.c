@@ -60,8 +60,8 @@ void chat_book_resolve_numeric(struct chat_book *book)
 		struct chat_contact *e = &book->entry[i];
 		snprintf(e->addr.label, sizeof(e->addr.label), "%s", c->name);
 		e->state = net_resolve_numeric(&c->spec, &e->addr.ss, &e->addr.len) == 0
-		               ? CHAT_CONTACT_KNOWN
-		               : CHAT_CONTACT_QUEUED;
+				   ? CHAT_CONTACT_KNOWN
+				   : CHAT_CONTACT_QUEUED;
 	}
 }
 

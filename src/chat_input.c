@@ -18,10 +18,10 @@
 static void show_help(void)
 {
 	chat_ui_info("%s", _("/to NAME|ADDR  talk to a contact or an address (udp:HOST:PORT)\n"
-	                     "/contacts      list the contacts\n"
-	                     "/quit          leave (Ctrl-D too)\n"
-	                     "quit           back to choosing a contact\n"
-	                     "//TEXT         send a line that starts with /"));
+			     "/contacts      list the contacts\n"
+			     "/quit          leave (Ctrl-D too)\n"
+			     "quit           back to choosing a contact\n"
+			     "//TEXT         send a line that starts with /"));
 }
 
 void chat_input_update_prompt(struct chat_peer *cp)
@@ -68,7 +68,7 @@ int chat_input_resolve_target(struct chat_peer *cp, const char *text, struct pee
 	if (strchr(text, ':') == NULL || addr_parse(text, ADDR_UDP, &spec, err, sizeof(err)) < 0 ||
 	    spec.host[0] == '\0' || spec.port == 0) {
 		chat_ui_notice(_("unknown contact '%s' (see /contacts, or give udp:HOST:PORT)"),
-		               shown);
+			       shown);
 		return -1;
 	}
 	if (spec.transport != ADDR_UDP) {
@@ -114,8 +114,8 @@ void chat_input_on_line(void *data, const char *line)
 	case CHAT_INPUT_CONTACTS:
 		if (cp->book->contacts.count == 0)
 			chat_ui_info(_("no contacts (add 'NAME ADDR' lines to %s, or use --contact "
-			               "NAME=ADDR)"),
-			             cp->book_file);
+				       "NAME=ADDR)"),
+				     cp->book_file);
 		for (size_t i = 0; i < cp->book->contacts.count; i++) {
 			char addr[ADDR_TEXT_MAX];
 			addr_format(&cp->book->contacts.list[i].spec, addr, sizeof(addr));

@@ -19,22 +19,22 @@
 static void usage(FILE *out)
 {
 	fputs(_("Usage: sockit chat [OPTIONS]\n\n"
-	        "Chat over udp with the seed's QQ programs or another sockit chat. Each line you\n"
-	        "type goes to the current recipient; incoming messages show as they arrive.\n\n"
-	        "  -l, --listen ADDR        bind this udp address (default: an ephemeral port)\n"
-	        "  -t, --to NAME|ADDR       start talking to this contact or address\n"
-	        "  -c, --contacts FILE      contact book, 'NAME ADDR' lines (default:\n"
-	        "                           $XDG_CONFIG_HOME/sockit/contacts)\n"
-	        "  -C, --contact NAME=ADDR  add a contact (may be repeated)\n"
-	        "  -m, --max-message BYTES  longest message sent (default: 1024)\n"
-	        "      --linger SECONDS     after end of input, wait for replies (default: 1)\n"
-	        "      --rate N             messages a second shown per sender, 0 = all (default: "
-	        "20)\n"
-	        "  -s, --server ADDR        chat on an IRC server instead (tcp:HOST:PORT)\n"
-	        "  -n, --nick NAME          your IRC nickname (with --server)\n"
-	        "  -h, --help               show this help\n\n"
-	        "Commands: /to NAME|ADDR, /contacts, /help, /quit; 'quit' goes back to choosing\n"
-	        "a contact. Without a recipient a line answers the last sender.\n"),
+		"Chat over udp with the seed's QQ programs or another sockit chat. Each line you\n"
+		"type goes to the current recipient; incoming messages show as they arrive.\n\n"
+		"  -l, --listen ADDR        bind this udp address (default: an ephemeral port)\n"
+		"  -t, --to NAME|ADDR       start talking to this contact or address\n"
+		"  -c, --contacts FILE      contact book, 'NAME ADDR' lines (default:\n"
+		"                           $XDG_CONFIG_HOME/sockit/contacts)\n"
+		"  -C, --contact NAME=ADDR  add a contact (may be repeated)\n"
+		"  -m, --max-message BYTES  longest message sent (default: 1024)\n"
+		"      --linger SECONDS     after end of input, wait for replies (default: 1)\n"
+		"      --rate N             messages a second shown per sender, 0 = all (default: "
+		"20)\n"
+		"  -s, --server ADDR        chat on an IRC server instead (tcp:HOST:PORT)\n"
+		"  -n, --nick NAME          your IRC nickname (with --server)\n"
+		"  -h, --help               show this help\n\n"
+		"Commands: /to NAME|ADDR, /contacts, /help, /quit; 'quit' goes back to choosing\n"
+		"a contact. Without a recipient a line answers the last sender.\n"),
 	      out);
 	cli_usage_exit_codes(out);
 }
@@ -54,23 +54,23 @@ enum { OPT_LINGER = 256, OPT_RATE };
 void chat_args_parse(struct chat_args *args, struct contact_book *book, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"listen", required_argument, NULL, 'l'},
-	    {"to", required_argument, NULL, 't'},
-	    {"contacts", required_argument, NULL, 'c'},
-	    {"contact", required_argument, NULL, 'C'},
-	    {"max-message", required_argument, NULL, 'm'},
-	    {"linger", required_argument, NULL, OPT_LINGER},
-	    {"rate", required_argument, NULL, OPT_RATE},
-	    {"server", required_argument, NULL, 's'},
-	    {"nick", required_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+		{"listen", required_argument, NULL, 'l'},
+		{"to", required_argument, NULL, 't'},
+		{"contacts", required_argument, NULL, 'c'},
+		{"contact", required_argument, NULL, 'C'},
+		{"max-message", required_argument, NULL, 'm'},
+		{"linger", required_argument, NULL, OPT_LINGER},
+		{"rate", required_argument, NULL, OPT_RATE},
+		{"server", required_argument, NULL, 's'},
+		{"nick", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	char err[CONTACTS_ERR_LEN];
 	int c;
 	*args = (struct chat_args){.max_message = DEFAULT_MAX_MESSAGE,
-	                           .linger_ms = DEFAULT_LINGER_MS,
-	                           .rate = DEFAULT_RATE};
+				   .linger_ms = DEFAULT_LINGER_MS,
+				   .rate = DEFAULT_RATE};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":l:t:c:C:m:s:n:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -100,8 +100,8 @@ void chat_args_parse(struct chat_args *args, struct contact_book *book, int argc
 			if (errno != 0 || end == optarg || *end != '\0' || v == 0 ||
 			    v > MAX_MESSAGE_LIMIT)
 				cli_usage_error("chat",
-				                _("--max-message: expected 1-%d bytes, got '%s'"),
-				                MAX_MESSAGE_LIMIT, optarg);
+						_("--max-message: expected 1-%d bytes, got '%s'"),
+						MAX_MESSAGE_LIMIT, optarg);
 			args->max_message = v;
 			break;
 		}
@@ -109,7 +109,7 @@ void chat_args_parse(struct chat_args *args, struct contact_book *book, int argc
 			args->linger_ms = cli_parse_seconds(optarg);
 			if (args->linger_ms < 0)
 				cli_usage_error("chat", _("--linger: expected seconds, got '%s'"),
-				                optarg);
+						optarg);
 			break;
 		case OPT_RATE: {
 			char *end;
@@ -117,7 +117,7 @@ void chat_args_parse(struct chat_args *args, struct contact_book *book, int argc
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (errno != 0 || end == optarg || *end != '\0' || v > RATE_LIMIT)
 				cli_usage_error("chat", _("--rate: expected 0-1000000, got '%s'"),
-				                optarg);
+						optarg);
 			args->rate = (unsigned)v;
 			break;
 		}

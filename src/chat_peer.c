@@ -41,18 +41,18 @@ void chat_peer_send(struct chat_peer *cp, const char *text, size_t len)
 	const struct peer_addr *dest = cp->have_to ? &cp->to : cp->have_last ? &cp->last : NULL;
 	if (dest == NULL) {
 		chat_ui_notice("%s", _("no one to send to: pick a contact with /to NAME, or wait "
-		                       "for a message"));
+				       "for a message"));
 		return;
 	}
 	if (len > cp->max_message) {
 		chat_ui_notice(_("message of %zu bytes is over the %zu-byte limit; not sent"), len,
-		               cp->max_message);
+			       cp->max_message);
 		return;
 	}
 	ssize_t n;
 	do
 		n = sendto(cp->fd, text, len, MSG_DONTWAIT, (const struct sockaddr *)&dest->ss,
-		           dest->len);
+			   dest->len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		chat_ui_notice(_("send to %s: %s; not sent"), dest->label, strerror(errno));
@@ -67,7 +67,7 @@ static void on_linger_done(struct ev_loop *loop, struct ev_timer *timer, void *d
 /* The sender's label: "NAME: "/"HOST:PORT: " for scripts, the seed's wording on a terminal
  * (the separator is in the message id, so a translation can match the seed's exactly). */
 static void sender_label(struct chat_peer *cp, const struct sockaddr_storage *from,
-                         socklen_t fromlen, char *out, size_t outlen)
+			 socklen_t fromlen, char *out, size_t outlen)
 {
 	const char *name = chat_book_name_at(cp->book, (const struct sockaddr *)from);
 	if (name != NULL) {
@@ -103,7 +103,7 @@ static void on_socket_readable(struct ev_loop *loop, int fd, void *data, int eve
 		struct sockaddr_storage from;
 		socklen_t fromlen = sizeof(from);
 		ssize_t n = recvfrom(fd, msg, sizeof(msg), MSG_DONTWAIT, (struct sockaddr *)&from,
-		                     &fromlen);
+				     &fromlen);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -127,7 +127,7 @@ static void on_socket_readable(struct ev_loop *loop, int fd, void *data, int eve
 		cp->last.ss = from;
 		cp->last.len = fromlen;
 		net_format_sockaddr((const struct sockaddr *)&from, fromlen, cp->last.label,
-		                    sizeof(cp->last.label));
+				    sizeof(cp->last.label));
 		if (!cp->have_last) {
 			cp->have_last = true;
 			chat_input_update_prompt(cp);
@@ -140,7 +140,7 @@ static void on_drop_notice(struct ev_loop *loop, struct ev_timer *timer, void *d
 	(void)loop, (void)timer;
 	struct chat_peer *cp = data;
 	chat_ui_notice(_("dropped %lu messages from senders over %u a second (--rate)"),
-	               cp->dropped, cp->rate);
+		       cp->dropped, cp->rate);
 	cp->dropped = 0;
 }
 
@@ -157,8 +157,8 @@ static int open_socket(struct chat_peer *cp, const char *listen, char *bound, si
 	struct addr_spec spec;
 	const char *text = listen;
 	if (text == NULL)
-		text =
-		    cp->have_to && cp->to.ss.ss_family == AF_INET6 ? "udp:[::]:0" : "udp:0.0.0.0:0";
+		text = cp->have_to && cp->to.ss.ss_family == AF_INET6 ? "udp:[::]:0"
+								      : "udp:0.0.0.0:0";
 	if (addr_parse(text, ADDR_UDP, &spec, err, sizeof(err)) < 0)
 		cli_usage_error("chat", _("--listen: %s"), err);
 	if (spec.transport != ADDR_UDP)
@@ -177,7 +177,7 @@ int cmd_chat(int argc, char **argv)
 	struct chat_args args;
 	char default_file[4096], err[NET_ERR_LEN];
 	static const struct chat_ui_ops ui_ops = {.on_line = chat_input_on_line,
-	                                          .on_eof = chat_input_on_eof};
+						  .on_eof = chat_input_on_eof};
 	int rc = EXIT_OSERR;
 
 	cp.book = calloc(1, sizeof(*cp.book));
@@ -226,7 +226,7 @@ int cmd_chat(int argc, char **argv)
 	ev_timer_init(&cp.drop_notice, on_drop_notice, &cp);
 	/* loopback too: a local flood scrolls the screen as well as a remote one */
 	struct guard_config gcfg = {
-	    .rate = cp.rate, .burst = cp.rate * RATE_BURST_FACTOR, .limit_loopback = true};
+		.rate = cp.rate, .burst = cp.rate * RATE_BURST_FACTOR, .limit_loopback = true};
 	cp.guard = guard_new(&gcfg);
 	if (cp.guard == NULL) {
 		cli_error(_("out of memory"));

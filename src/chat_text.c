@@ -20,7 +20,7 @@ static size_t append(char *out, size_t outlen, size_t at, const char *s)
 }
 
 size_t chat_text_render(char *out, size_t outlen, const char *label, const void *text, size_t len,
-                        bool colour)
+			bool colour)
 {
 	if (outlen == 0)
 		return 0;
@@ -90,7 +90,7 @@ struct chat_input chat_text_parse_input(const char *line)
 	} else {
 		in.kind = CHAT_INPUT_BAD;
 		in.arg = N_("unknown command (try /help; start with // to send a line beginning "
-		            "with /)");
+			    "with /)");
 		in.len = strlen(in.arg);
 	}
 	return in;

@@ -24,7 +24,7 @@ bool chat_text_want_colour(bool stdout_is_tty, const char *no_color_env);
  * in CHAT_COLOUR_ON/OFF when colour is set. No newline. Returns the length written; the
  * output is always NUL-terminated. */
 size_t chat_text_render(char *out, size_t outlen, const char *label, const void *text, size_t len,
-                        bool colour);
+			bool colour);
 
 enum chat_input_kind {
 	CHAT_INPUT_EMPTY,    /* nothing but spaces */

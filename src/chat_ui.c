@@ -184,7 +184,7 @@ static void on_plain_readable(struct ev_loop *loop, int fd, void *data, int even
 /* ---- the interface ---- */
 
 int chat_ui_start(struct ev_loop *loop, bool interactive, const struct chat_ui_ops *ops, void *data,
-                  char *err, size_t errlen)
+		  char *err, size_t errlen)
 {
 	ui.loop = loop;
 	ui.ops = ops;
@@ -198,7 +198,7 @@ int chat_ui_start(struct ev_loop *loop, bool interactive, const struct chat_ui_o
 		}
 	}
 	int rc = ev_io_start(loop, STDIN_FILENO, EV_READ,
-	                     interactive ? on_tty_readable : on_plain_readable, NULL);
+			     interactive ? on_tty_readable : on_plain_readable, NULL);
 	if (rc == -EPERM && !interactive) {
 		/* a regular file (or /dev/null) cannot be polled, and never blocks: read it all */
 		ui.started = ui.reading = true;

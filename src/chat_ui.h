@@ -36,7 +36,7 @@ struct chat_ui_ops {
 
 /* Starts reading stdin on loop. 0, or -errno (with a reason in err). */
 int chat_ui_start(struct ev_loop *loop, bool interactive, const struct chat_ui_ops *ops, void *data,
-                  char *err, size_t errlen);
+		  char *err, size_t errlen);
 bool chat_ui_is_interactive(void);
 
 /* The prompt for the next line (copied); redrawn at once if a line is being edited. Plain

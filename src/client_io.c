@@ -86,8 +86,7 @@ static ssize_t recv_some(int fd, void *buf, size_t cap, long long deadline, int 
 	}
 }
 
-ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *err,
-			  size_t errlen)
+ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *err, size_t errlen)
 {
 	long long deadline = mono_ms() + timeout_ms;
 	size_t got = 0;
@@ -194,4 +193,3 @@ char *client_strip(char *s)
 		s[--n] = '\0';
 	return s;
 }
-

@@ -10,8 +10,7 @@
  * set: the socket's error, ETIMEDOUT when time ran out, ECONNRESET when the server closed. */
 int client_send_all(int fd, const void *data, size_t len, char *err, size_t errlen);
 /* Read exactly len bytes within timeout_ms (for the whole reply). */
-ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *err,
-			  size_t errlen);
+ssize_t client_recv_exact(int fd, void *buf, size_t len, int timeout_ms, char *err, size_t errlen);
 /* Read one datagram within timeout_ms. */
 ssize_t client_recv_datagram(int fd, void *buf, size_t cap, int timeout_ms, char *err,
 			     size_t errlen);

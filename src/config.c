@@ -17,7 +17,7 @@
 /* Messages quote user text that may be long; cutting it short is fine, so this wrapper keeps
  * -Wformat-truncation about it quiet. */
 __attribute__((format(printf, 3, 4))) static void fail(char *err, size_t errlen, const char *fmt,
-                                                       ...)
+						       ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -45,7 +45,7 @@ static void list_sections(const struct config_schema *schema, char *out, size_t 
 	out[0] = '\0';
 	for (size_t i = 0; i < schema->nsections && used < outlen; i++)
 		used += (size_t)snprintf(out + used, outlen - used, "%s[%s]", i ? ", " : "",
-		                         schema->sections[i].name);
+					 schema->sections[i].name);
 }
 
 static void list_keys(const struct config_section *sec, char *out, size_t outlen)
@@ -55,14 +55,14 @@ static void list_keys(const struct config_section *sec, char *out, size_t outlen
 	if (sec->has_listen)
 		used += (size_t)snprintf(out, outlen, "listen");
 	for (const struct opt_desc *o = sec->options; o && o->name && used < outlen; o++)
-		used +=
-		    (size_t)snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", o->name);
+		used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? ", " : "",
+					 o->name);
 	if (used == 0)
 		snprintf(out, outlen, "none");
 }
 
 static const struct config_section *find_section(const struct config_schema *schema,
-                                                 const char *name, size_t len, size_t *index)
+						 const char *name, size_t len, size_t *index)
 {
 	for (size_t i = 0; i < schema->nsections; i++) {
 		const char *n = schema->sections[i].name;
@@ -76,7 +76,7 @@ static const struct config_section *find_section(const struct config_schema *sch
 
 /* One "key = value" line of section sec. Messages lack the PATH:LINE prefix. */
 static int parse_assignment(const struct config_schema *schema, size_t index, const char *key,
-                            const char *value, char *err, size_t errlen)
+			    const char *value, char *err, size_t errlen)
 {
 	const struct config_section *sec = &schema->sections[index];
 	char why[CONFIG_ERR_LEN];
@@ -104,7 +104,7 @@ static int parse_assignment(const struct config_schema *schema, size_t index, co
 
 /* One line without its newline. *index is the current section, SIZE_MAX before the first. */
 static int parse_line(const struct config_schema *schema, const char *start, const char *end,
-                      size_t *index, char *err, size_t errlen)
+		      size_t *index, char *err, size_t errlen)
 {
 	trim(&start, &end);
 	if (start == end || *start == '#' || *start == ';')
@@ -150,7 +150,7 @@ static int parse_line(const struct config_schema *schema, const char *start, con
 }
 
 int config_parse(const struct config_schema *schema, const char *path, const char *text, size_t len,
-                 char *err, size_t errlen)
+		 char *err, size_t errlen)
 {
 	size_t index = SIZE_MAX;
 	const char *p = text, *stop = text + len;

@@ -15,7 +15,7 @@
 /* `listen = ADDR` in section number `section`. Returns 0, or -1 with err saying what was
  * wrong with value (without the FILE:LINE prefix). */
 typedef int (*config_listen_fn)(void *arg, size_t section, const char *value, char *err,
-                                size_t errlen);
+				size_t errlen);
 
 struct config_section {
 	const char *name;               /* "serve", "echo": written [serve], [echo] */
@@ -35,7 +35,7 @@ struct config_schema {
  * starting with '#' or ';' are skipped; keys and values are trimmed. Returns 0, or -1 with
  * err as "PATH:LINE: what was wrong, and what was expected". */
 int config_parse(const struct config_schema *schema, const char *path, const char *text, size_t len,
-                 char *err, size_t errlen);
+		 char *err, size_t errlen);
 
 /* Read the file at path (at most CONFIG_FILE_MAX bytes) and config_parse it. */
 int config_load(const struct config_schema *schema, const char *path, char *err, size_t errlen);

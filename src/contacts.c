@@ -23,24 +23,24 @@ static int check_name(const char *name, size_t len, char *err, size_t errlen)
 	}
 	if (len > CONTACT_NAME_MAX) {
 		snprintf(err, errlen, _("contact name of %zu bytes is over the %d-byte limit"), len,
-		         CONTACT_NAME_MAX);
+			 CONTACT_NAME_MAX);
 		return -1;
 	}
 	size_t n = escape_text(shown, sizeof(shown), name, len);
 	if (n != len || memcmp(shown, name, len) != 0) {
-		snprintf(err, errlen, _("contact name '%s' has control characters or invalid UTF-8"),
-		         shown);
+		snprintf(err, errlen,
+			 _("contact name '%s' has control characters or invalid UTF-8"), shown);
 		return -1;
 	}
 	if (name[0] == '/' || name[0] == '#') {
 		snprintf(err, errlen, _("contact name '%.*s' must not start with '%c'"), (int)len,
-		         name, name[0]);
+			 name, name[0]);
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++) {
 		if (is_blank(name[i]) || name[i] == '=') {
-			snprintf(err, errlen, _("contact name '%.*s' must not contain '%c'"), (int)len,
-			         name, name[i]);
+			snprintf(err, errlen, _("contact name '%.*s' must not contain '%c'"),
+				 (int)len, name, name[i]);
 			return -1;
 		}
 	}
@@ -48,7 +48,7 @@ static int check_name(const char *name, size_t len, char *err, size_t errlen)
 }
 
 static int add_contact(struct contact_book *book, const char *name, size_t namelen,
-                       const char *addr, char *err, size_t errlen)
+		       const char *addr, char *err, size_t errlen)
 {
 	if (check_name(name, namelen, err, errlen) < 0)
 		return -1;
@@ -56,7 +56,7 @@ static int add_contact(struct contact_book *book, const char *name, size_t namel
 		if (strlen(book->list[i].name) == namelen &&
 		    memcmp(book->list[i].name, name, namelen) == 0) {
 			snprintf(err, errlen, _("contact '%.*s' is already defined"), (int)namelen,
-			         name);
+				 name);
 			return -1;
 		}
 	}
@@ -72,12 +72,12 @@ static int add_contact(struct contact_book *book, const char *name, size_t namel
 	}
 	if (c->spec.transport != ADDR_UDP) {
 		snprintf(err, errlen, _("contact '%.*s': '%s' is not a udp address"), (int)namelen,
-		         name, addr);
+			 name, addr);
 		return -1;
 	}
 	if (c->spec.host[0] == '\0' || c->spec.port == 0) {
-		snprintf(err, errlen, _("contact '%.*s': '%s' needs a host and a port"), (int)namelen,
-		         name, addr);
+		snprintf(err, errlen, _("contact '%.*s': '%s' needs a host and a port"),
+			 (int)namelen, name, addr);
 		return -1;
 	}
 	memcpy(c->name, name, namelen);
@@ -88,7 +88,7 @@ static int add_contact(struct contact_book *book, const char *name, size_t namel
 
 /* One line without its newline: blank, a comment, or NAME ADDR. */
 static int parse_line(struct contact_book *book, const char *line, size_t len, char *err,
-                      size_t errlen)
+		      size_t errlen)
 {
 	char addr[CONTACTS_LINE_MAX + 1];
 	size_t i = 0;
@@ -110,12 +110,12 @@ static int parse_line(struct contact_book *book, const char *line, size_t len, c
 		i++;
 	if (addrlen == 0) {
 		snprintf(err, errlen, _("expected 'NAME ADDR', got only '%.*s'"), (int)namelen,
-		         line + name_at);
+			 line + name_at);
 		return -1;
 	}
 	if (i < len && line[i] != '#') {
 		snprintf(err, errlen, _("unexpected '%.*s' after the address"), (int)(len - i),
-		         line + i);
+			 line + i);
 		return -1;
 	}
 	memcpy(addr, line + addr_at, addrlen);
@@ -124,7 +124,7 @@ static int parse_line(struct contact_book *book, const char *line, size_t len, c
 }
 
 int contacts_parse_text(struct contact_book *book, const char *text, size_t len,
-                        const char *filename, char *err, size_t errlen)
+			const char *filename, char *err, size_t errlen)
 {
 	char why[CONTACTS_ERR_LEN];
 	size_t lineno = 0;
@@ -135,7 +135,7 @@ int contacts_parse_text(struct contact_book *book, const char *text, size_t len,
 		int rc;
 		if (linelen > CONTACTS_LINE_MAX) {
 			snprintf(why, sizeof(why), _("line of %zu bytes is over the %d-byte limit"),
-			         linelen, CONTACTS_LINE_MAX);
+				 linelen, CONTACTS_LINE_MAX);
 			rc = -1;
 		} else if (memchr(text + at, '\0', linelen) != NULL) {
 			snprintf(why, sizeof(why), _("NUL byte in the line"));

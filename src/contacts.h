@@ -27,7 +27,7 @@ struct contact_book {
  * spaces, '=' or a leading '/'. Adds to book; returns 0, or -1 with "FILE:LINE: reason" in
  * err (nothing after the bad line is added). */
 int contacts_parse_text(struct contact_book *book, const char *text, size_t len,
-                        const char *filename, char *err, size_t errlen);
+			const char *filename, char *err, size_t errlen);
 
 /* Adds one contact written "NAME=ADDR" (the --contact option). 0, or -1 with a reason. */
 int contacts_parse_option(struct contact_book *book, const char *arg, char *err, size_t errlen);

@@ -64,8 +64,8 @@ static const struct dgram_service daytime_dgram = {
 	.reply = daytime_reply,
 };
 
-static const char *const daytime_default_endpoints[] = {"tcp:127.0.0.1:9013",
-							"udp:127.0.0.1:9013", NULL};
+static const char *const daytime_default_endpoints[] = {"tcp:127.0.0.1:9013", "udp:127.0.0.1:9013",
+							NULL};
 
 const struct service_def daytime_service = {
 	.name = "daytime",

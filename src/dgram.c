@@ -13,7 +13,7 @@
 #include "log.h"
 #include "net.h"
 
-#define BATCH     16                /* datagrams per recvmmsg/sendmmsg */
+#define BATCH     16 /* datagrams per recvmmsg/sendmmsg */
 #define SLOT_SIZE (DGRAM_MAX_PAYLOAD + 1)
 
 struct dgram_endpoint {
@@ -75,7 +75,8 @@ static void send_replies(struct dgram_endpoint *ep, unsigned count)
 		if (n > 0) {
 			STAT_ADD(ep->stats, replies, (uint64_t)n);
 			for (int i = 0; i < n; i++)
-				STAT_ADD(ep->stats, bytes_out, ep->out_iov[done + (unsigned)i].iov_len);
+				STAT_ADD(ep->stats, bytes_out,
+					 ep->out_iov[done + (unsigned)i].iov_len);
 			done += (unsigned)n;
 			continue;
 		}
@@ -102,10 +103,10 @@ static ssize_t answer(struct dgram_endpoint *ep, const struct dgram_request *req
 		STAT_ADD(ep->stats, drops, 1);
 		return -1;
 	}
-	enum guard_verdict v = ep->guard ? guard_check(ep->guard, req->peer,
-						       ep->service->allowed_low_port,
-						       ev_now_ms(ep->loop))
-					 : GUARD_PASS;
+	enum guard_verdict v =
+		ep->guard ? guard_check(ep->guard, req->peer, ep->service->allowed_low_port,
+					ev_now_ms(ep->loop))
+			  : GUARD_PASS;
 	ssize_t len = -1;
 	if (v == GUARD_PASS) {
 		len = ep->service->reply(ep->ctx, req, out, SLOT_SIZE - 1);
@@ -150,8 +151,8 @@ static void on_readable(struct ev_loop *loop, int fd, void *data, int events)
 		ssize_t len = answer(ep, &req, (m->msg_flags & MSG_TRUNC) != 0, ep->outbuf[queued]);
 		if (len < 0)
 			continue;
-		ep->out_iov[queued] = (struct iovec){.iov_base = ep->outbuf[queued],
-						     .iov_len = (size_t)len};
+		ep->out_iov[queued] =
+			(struct iovec){.iov_base = ep->outbuf[queued], .iov_len = (size_t)len};
 		ep->out[queued].msg_hdr = (struct msghdr){
 			.msg_name = &ep->peers[i],
 			.msg_namelen = m->msg_namelen,

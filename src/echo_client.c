@@ -32,14 +32,15 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		_("Usage: sockit echo [OPTIONS] [ADDR | HOST PORT] [-- WORDS...]\n\n"
-		"Talk to an echo server (default tcp:127.0.0.1:9000).\n"
-		"  On a terminal: prompt '>>: ', send each line, print the reply; 'quit' or\n"
-		"  Ctrl-D ends. With WORDS: send them once, print the reply. Otherwise stdin is\n"
-		"  streamed to the server and its replies to stdout (udp: one datagram a line).\n\n"
-		"  -u, --udp              use udp (as a udp: address does)\n"
-		"  -t, --timeout SECONDS  connect and reply timeout (default: 2)\n"
-		"  -h, --help             show this help\n\n"
-		"ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n"));
+		  "Talk to an echo server (default tcp:127.0.0.1:9000).\n"
+		  "  On a terminal: prompt '>>: ', send each line, print the reply; 'quit' or\n"
+		  "  Ctrl-D ends. With WORDS: send them once, print the reply. Otherwise stdin is\n"
+		  "  streamed to the server and its replies to stdout (udp: one datagram a "
+		  "line).\n\n"
+		  "  -u, --udp              use udp (as a udp: address does)\n"
+		  "  -t, --timeout SECONDS  connect and reply timeout (default: 2)\n"
+		  "  -h, --help             show this help\n\n"
+		  "ADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT.\n"));
 	cli_usage_exit_codes(out);
 }
 
@@ -83,7 +84,8 @@ static int run_interactive(struct echo_client *ec)
 			continue;
 		}
 		if (len > MAX_MESSAGE) {
-			cli_error(_("message of %zu bytes is over the %d-byte limit"), len, MAX_MESSAGE);
+			cli_error(_("message of %zu bytes is over the %d-byte limit"), len,
+				  MAX_MESSAGE);
 			free(line);
 			continue;
 		}
@@ -150,7 +152,8 @@ static int run_udp_lines(struct echo_client *ec)
 		if (n == 0)
 			continue;
 		if (n > MAX_MESSAGE) {
-			cli_error(_("line of %zd bytes is over the udp limit of %d"), n, MAX_MESSAGE);
+			cli_error(_("line of %zd bytes is over the udp limit of %d"), n,
+				  MAX_MESSAGE);
 			rc = 1;
 			break;
 		}
@@ -208,7 +211,8 @@ static int run_stream_pipe(struct echo_client *ec)
 				in_off = 0;
 			} else if (n == 0 || errno != EINTR) {
 				stdin_open = false;
-				shutdown(ec->fd, SHUT_WR); /* the server echoes the rest and closes */
+				shutdown(ec->fd,
+					 SHUT_WR); /* the server echoes the rest and closes */
 			}
 		}
 		if (in_len > 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
@@ -233,8 +237,9 @@ static int run_stream_pipe(struct echo_client *ec)
 			}
 			if (n == 0) {
 				if (received < sent || stdin_open || in_len > 0) {
-					cli_error(_("%s: connection closed after %llu of %llu bytes"),
-						  ec->where, received, sent);
+					cli_error(
+						_("%s: connection closed after %llu of %llu bytes"),
+						ec->where, received, sent);
 					return 1;
 				}
 				return 0;

@@ -19,7 +19,6 @@ typedef void ev_signal_fn(struct ev_loop *loop, int signo, void *data);
  * call), 0 at end of stream, or -errno. */
 typedef void ev_recv_fn(struct ev_loop *loop, int fd, void *data, uint8_t *buf, ssize_t n);
 
-
 /* Owned by the caller (usually embedded in a connection) so that arming a timer never
  * allocates. Zero-initialised or ev_timer_init()ed before first use. */
 struct ev_timer {

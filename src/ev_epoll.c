@@ -40,7 +40,7 @@ int ev_epoll_change(int epfd, int fd, int old_events, int new_events)
 		ev.events |= EPOLLIN;
 	if (new_events & EV_WRITE)
 		ev.events |= EPOLLOUT;
-	int op = old_events == EV_NONE ? EPOLL_CTL_ADD
+	int op = old_events == EV_NONE   ? EPOLL_CTL_ADD
 		 : new_events == EV_NONE ? EPOLL_CTL_DEL
 					 : EPOLL_CTL_MOD;
 	if (old_events == EV_NONE && new_events == EV_NONE)

@@ -24,7 +24,7 @@ struct ev_fired {
 	uint32_t recv_gen; /* the watch's recv_gen when the receive was armed */
 	ssize_t res;       /* bytes received, 0 at end of stream, or -errno */
 	uint8_t *buf;
-	int buf_id;        /* the backend's buffer, given back after the callback; -1 none */
+	int buf_id; /* the backend's buffer, given back after the callback; -1 none */
 };
 
 /* Each backend is these functions over the loop's state; the receive ones are optional. */
@@ -53,11 +53,11 @@ struct ev_loop {
 	int max_fds;
 	struct ev_io_watch *watches; /* indexed by fd */
 	struct ev_fired fired[EV_MAX_FIRED];
-	struct ev_timer **heap;      /* 1-based binary min-heap on due_ms */
+	struct ev_timer **heap; /* 1-based binary min-heap on due_ms */
 	size_t heap_len, heap_cap;
 	uint64_t now_ms;
-	struct spinner spin;     /* busy polling: see ev_spin.h */
-	bool had_events;       /* the last wait found work: worth spinning before the next */
+	struct spinner spin; /* busy polling: see ev_spin.h */
+	bool had_events;     /* the last wait found work: worth spinning before the next */
 	bool stopped;
 };
 

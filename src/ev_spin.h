@@ -21,18 +21,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SPIN_AUTO_BUDGET_US 50     /* past a loopback round trip's turnaround (BENCHMARKS.md) */
-#define SPIN_MISSES_MAX     10
-#define SPIN_PROBE_US       100000 /* how stale the crowding probe may be */
-#define SPIN_CLEAN_PROBES   3
-#define SPIN_STALL_MAX_PERMILLE 50 /* of the time some thread waited for a CPU */
-#define SPIN_MAX_BUDGET_US  10000  /* --busy-poll's bound: spinning longer only burns CPU */
+#define SPIN_AUTO_BUDGET_US     50 /* past a loopback round trip's turnaround (BENCHMARKS.md) */
+#define SPIN_MISSES_MAX         10
+#define SPIN_PROBE_US           100000 /* how stale the crowding probe may be */
+#define SPIN_CLEAN_PROBES       3
+#define SPIN_STALL_MAX_PERMILLE 50    /* of the time some thread waited for a CPU */
+#define SPIN_MAX_BUDGET_US      10000 /* --busy-poll's bound: spinning longer only burns CPU */
 
 struct spin_policy {
 	unsigned budget_us; /* 0: never spin */
 	bool adaptive;
-	unsigned misses; /* spins in a row that found nothing */
-	uint32_t skip;   /* chances to spin still to skip after them */
+	unsigned misses;       /* spins in a row that found nothing */
+	uint32_t skip;         /* chances to spin still to skip after them */
 	unsigned clean_probes; /* uncrowded readings in a row */
 	uint64_t probed_us;    /* when the last was taken; 0: never */
 };
@@ -52,9 +52,9 @@ void spin_policy_record(struct spin_policy *p, bool found_work);
 
 /* The probe's files and what it read last. */
 struct spin_probe {
-	int loadavg_fd;  /* /proc/loadavg, or -1 */
-	int pressure_fd; /* /proc/pressure/cpu, or -1: a kernel without PSI, or booted psi=0 */
-	uint64_t stall_us;      /* its "some" total at the last reading */
+	int loadavg_fd;    /* /proc/loadavg, or -1 */
+	int pressure_fd;   /* /proc/pressure/cpu, or -1: a kernel without PSI, or booted psi=0 */
+	uint64_t stall_us; /* its "some" total at the last reading */
 	uint64_t stall_read_us; /* when that was; 0: never */
 };
 

@@ -106,4 +106,3 @@ void ev_timers_run_due(struct ev_loop *loop)
 		t->fn(loop, t, t->data);
 	}
 }
-

@@ -17,7 +17,7 @@
 
 #include "ev_internal.h"
 
-#define RING_ENTRIES   256   /* submission queue; the completion queue is twice this */
+#define RING_ENTRIES 256 /* submission queue; the completion queue is twice this */
 /* Provided buffers: a buffer is only touched (and counts in RSS) once the kernel has
  * received into it. */
 #define RECV_BUFFERS   64    /* a power of two */
@@ -105,8 +105,8 @@ static void buffer_give_back(struct uring_state *st, int id)
  * simply not offered, and the loop's users fall back to readiness. */
 static void buffers_setup(struct uring_state *st)
 {
-	void *ring = mmap(NULL, BUF_RING_SIZE, PROT_READ | PROT_WRITE,
-			  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	void *ring = mmap(NULL, BUF_RING_SIZE, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
+			  -1, 0);
 	if (ring == MAP_FAILED)
 		return;
 	void *mem = mmap(NULL, (size_t)RECV_BUFFERS * RECV_BUF_SIZE, PROT_READ | PROT_WRITE,
@@ -352,7 +352,8 @@ static int uring_wait(struct ev_loop *loop, int timeout_ms)
 	io_uring_cq_advance(&st->ring, seen);
 	if (st->epoll_ready && n < EV_MAX_FIRED) {
 		st->epoll_ready = false;
-		int m = ev_epoll_collect(st->epfd, st->events, loop->fired + n, EV_MAX_FIRED - n, 0);
+		int m = ev_epoll_collect(st->epfd, st->events, loop->fired + n, EV_MAX_FIRED - n,
+					 0);
 		if (m > 0)
 			n += m;
 	}

@@ -55,7 +55,7 @@ int guard_add_own(struct dgram_guard *g, const struct sockaddr *sa)
 	if (g->nown == GUARD_MAX_OWN)
 		return -ENOSPC;
 	size_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						: sizeof(struct sockaddr_in);
+					       : sizeof(struct sockaddr_in);
 	memcpy(&g->own[g->nown++], sa, len);
 	return 0;
 }
@@ -63,9 +63,11 @@ int guard_add_own(struct dgram_guard *g, const struct sockaddr *sa)
 static bool is_wildcard(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr == INADDR_ANY;
+		return ((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr ==
+		       INADDR_ANY;
 	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+		return IN6_IS_ADDR_UNSPECIFIED(
+			&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
 	return false;
 }
 

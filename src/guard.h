@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define GUARD_TABLE_SLOTS 4096 /* sources tracked at once; a spoofed flood evicts, never grows */
-#define GUARD_MAX_OWN     64   /* our own udp endpoints */
+#define GUARD_TABLE_SLOTS 4096    /* sources tracked at once; a spoofed flood evicts, never grows */
+#define GUARD_MAX_OWN     64      /* our own udp endpoints */
 #define GUARD_BURST_MAX   4294967 /* buckets hold milli-tokens in 32 bits; a larger burst is this */
 
 struct guard_config {

@@ -27,7 +27,7 @@
 #define IRC_DEFAULT_PORT   6667
 #define OUTPUT_MAX         (1024 * 1024) /* unsent bytes before we give up on the server */
 #define PENDING_MAX        (64 * 1024)   /* lines typed before the welcome, sent after it */
-#define QUIT_WAIT_MS       2000 /* after QUIT, how long the server gets to close */
+#define QUIT_WAIT_MS       2000          /* after QUIT, how long the server gets to close */
 #define TARGET_MAX         64
 #define NICK_RETRIES       5 /* "nick_" and so on when the nick is taken at registration */
 #define LABEL_MAX          (ESCAPE_MAX(TARGET_MAX) * 2 + 16)
@@ -80,7 +80,7 @@ static void flush_out(struct irc_client *ic)
 }
 
 __attribute__((format(printf, 2, 3))) static void send_line(struct irc_client *ic, const char *fmt,
-                                                            ...)
+							    ...)
 {
 	char line[IRC_BODY_MAX * 2];
 	va_list ap;
@@ -90,7 +90,7 @@ __attribute__((format(printf, 2, 3))) static void send_line(struct irc_client *i
 	if (n < 0)
 		return;
 	size_t len = irc_utf8_cut(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
-	                          IRC_BODY_MAX);
+				  IRC_BODY_MAX);
 	if (buf_append(&ic->out, line, len) < 0 || buf_append(&ic->out, "\r\n", 2) < 0) {
 		chat_ui_notice("%s", _("the server does not read what we send; leaving"));
 		finish(ic, EXIT_UNAVAIL);
@@ -104,13 +104,13 @@ __attribute__((format(printf, 2, 3))) static void send_line(struct irc_client *i
 static void show_help(void)
 {
 	chat_ui_info("%s", _("/join #ROOM     join a room and talk there\n"
-	                     "/part [#ROOM]   leave a room (the current one by default)\n"
-	                     "/to NICK|#ROOM  talk to a nick or a room\n"
-	                     "/msg NICK TEXT  send one message without changing who you talk to\n"
-	                     "/who            who is in the current room\n"
-	                     "/rooms          list the rooms\n"
-	                     "/quit           leave (Ctrl-D too)\n"
-	                     "//TEXT          send a line that starts with /"));
+			     "/part [#ROOM]   leave a room (the current one by default)\n"
+			     "/to NICK|#ROOM  talk to a nick or a room\n"
+			     "/msg NICK TEXT  send one message without changing who you talk to\n"
+			     "/who            who is in the current room\n"
+			     "/rooms          list the rooms\n"
+			     "/quit           leave (Ctrl-D too)\n"
+			     "//TEXT          send a line that starts with /"));
 }
 
 static void set_target(struct irc_client *ic, const char *t, size_t len)
@@ -297,7 +297,7 @@ static void show_text(struct irc_client *ic, const char *label, const char *text
 }
 
 static void show_message(struct irc_client *ic, const struct irc_msg *m, const char *from,
-                         bool notice)
+			 bool notice)
 {
 	char ef[ESCAPE_MAX(TARGET_MAX)], et[ESCAPE_MAX(TARGET_MAX)], label[LABEL_MAX];
 	const char *to = m->params[0], *text = m->params[m->nparams - 1];
@@ -402,7 +402,7 @@ static void on_server_message(struct irc_client *ic, const struct irc_msg *m)
 		/* an error numeric: "me target :why" or "me :why" */
 		char what[IRC_BODY_MAX];
 		snprintf(what, sizeof(what), "%s%s%s", m->nparams > 2 ? m->params[1] : "",
-		         m->nparams > 2 ? ": " : "", last);
+			 m->nparams > 2 ? ": " : "", last);
 		esc(eb, sizeof(eb), what);
 		chat_ui_notice("%s", eb);
 	}
@@ -427,7 +427,7 @@ static void on_readable(struct irc_client *ic)
 	if (n <= 0) {
 		if (!ic->quitting)
 			chat_ui_notice("%s", n == 0 ? _("the server closed the connection")
-			                            : strerror(errno));
+						    : strerror(errno));
 		finish(ic, ic->quitting ? 0 : EXIT_UNAVAIL);
 		return;
 	}
@@ -469,7 +469,7 @@ int irc_client_run(const char *server, const char *nick)
 	struct addr_spec spec;
 	if (addr_parse(server, ADDR_TCP, &spec, err, sizeof(err)) < 0 || spec.transport == ADDR_UDP)
 		cli_usage_error("chat", "--server: %s",
-		                spec.transport == ADDR_UDP ? "IRC runs over tcp" : err);
+				spec.transport == ADDR_UDP ? "IRC runs over tcp" : err);
 	if (spec.transport != ADDR_UNIX && spec.port == 0)
 		spec.port = IRC_DEFAULT_PORT;
 	if (!irc_nick_valid(nick, TARGET_MAX))

@@ -149,7 +149,7 @@ int irc_casecmp(const char *a, const char *b)
 {
 	for (;; a++, b++) {
 		unsigned char x = (unsigned char)irc_fold_char(*a),
-		              y = (unsigned char)irc_fold_char(*b);
+			      y = (unsigned char)irc_fold_char(*b);
 		if (x != y || x == '\0')
 			return x - y;
 	}
@@ -176,7 +176,7 @@ bool irc_nick_valid(const char *nick, size_t max)
 		}
 		bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 		bool ok = letter || nick_special((char)c) ||
-		          (i > 0 && ((c >= '0' && c <= '9') || c == '-'));
+			  (i > 0 && ((c >= '0' && c <= '9') || c == '-'));
 		if (!ok)
 			return false;
 		i++;

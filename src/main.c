@@ -17,9 +17,7 @@ struct cmd_entry {
 };
 
 static const struct cmd_entry cmd_table[] = {
-	{.name = "serve",
-	 .summary = N_("run the services on one event loop"),
-	 .exec = cmd_serve},
+	{.name = "serve", .summary = N_("run the services on one event loop"), .exec = cmd_serve},
 	{.name = "echo",
 	 .summary = N_("echo client: interactive, one-shot or piped"),
 	 .exec = cmd_echo},
@@ -39,12 +37,12 @@ static const struct cmd_entry cmd_table[] = {
 static void usage(FILE *out)
 {
 	fprintf(out, _("Usage: sockit COMMAND [OPTIONS]\n\n"
-		     "Classic network services and their clients.\n\nCommands:\n"));
+		       "Classic network services and their clients.\n\nCommands:\n"));
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(out, "  %-8s %s\n", cmd_table[i].name, _(cmd_table[i].summary));
 	fprintf(out, _("\nRun 'sockit COMMAND --help' for a command's options.\n"
-		     "  -h, --help     show this help\n"
-		     "  -V, --version  show the version\n"));
+		       "  -h, --help     show this help\n"
+		       "  -V, --version  show the version\n"));
 }
 
 int main(int argc, char **argv)

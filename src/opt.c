@@ -98,8 +98,8 @@ static int parse_ms(const char *v, unsigned long long *out)
 	return 0;
 }
 
-int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_config,
-	    char *err, size_t errlen)
+int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_config, char *err,
+	    size_t errlen)
 {
 	const char *dash = for_config ? "" : "--";
 	unsigned long long n = 0;
@@ -107,8 +107,8 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 	case OPT_BOOL: {
 		bool b;
 		if (parse_bool(value, &b) < 0) {
-			snprintf(err, errlen, _("%s%s: expected true or false, got '%s'"), dash, d->name,
-				 value);
+			snprintf(err, errlen, _("%s%s: expected true or false, got '%s'"), dash,
+				 d->name, value);
 			return -1;
 		}
 		*(bool *)field(d, config) = b;
@@ -116,7 +116,8 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 	}
 	case OPT_UINT:
 		if (opt_parse_uint(value, d->min, d->max, &n) < 0) {
-			snprintf(err, errlen, _("%s%s: expected a whole number from %llu to %llu, got '%s'"),
+			snprintf(err, errlen,
+				 _("%s%s: expected a whole number from %llu to %llu, got '%s'"),
 				 dash, d->name, d->min, d->max, value);
 			return -1;
 		}
@@ -125,8 +126,9 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 	case OPT_SIZE:
 		if (parse_size(value, &n) < 0 || n < d->min || n > d->max) {
 			snprintf(err, errlen,
-				 _("%s%s: expected a size from %llu to %llu bytes (K, M, G suffixes), "
-				 "got '%s'"),
+				 _("%s%s: expected a size from %llu to %llu bytes (K, M, G "
+				   "suffixes), "
+				   "got '%s'"),
 				 dash, d->name, d->min, d->max, value);
 			return -1;
 		}
@@ -134,8 +136,9 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 		return 0;
 	case OPT_SECONDS:
 		if (parse_ms(value, &n) < 0 || n < d->min || n > d->max) {
-			snprintf(err, errlen, _("%s%s: expected seconds from %g to %g, got '%s'"), dash,
-				 d->name, (double)d->min / 1000.0, (double)d->max / 1000.0, value);
+			snprintf(err, errlen, _("%s%s: expected seconds from %g to %g, got '%s'"),
+				 dash, d->name, (double)d->min / 1000.0, (double)d->max / 1000.0,
+				 value);
 			return -1;
 		}
 		*(unsigned *)field(d, config) = (unsigned)n;

@@ -16,71 +16,71 @@
 #define FORMAT_MAX (IRC_BODY_MAX * 2)                    /* before the cut to 510 */
 
 static const struct relay_config relay_defaults = {
-    .history = 50,
-    .offline_max = 20,
-    .ping_interval_ms = 120 * 1000,
-    .ping_timeout_ms = 60 * 1000,
-    .flood_rate = 10,
-    .flood_burst = 20,
-    .nats_nick_ttl_ms = 15 * 1000, /* within the option's 3-30 s: 0 would spin its timer */
+	.history = 50,
+	.offline_max = 20,
+	.ping_interval_ms = 120 * 1000,
+	.ping_timeout_ms = 60 * 1000,
+	.flood_rate = 10,
+	.flood_burst = 20,
+	.nats_nick_ttl_ms = 15 * 1000, /* within the option's 3-30 s: 0 would spin its timer */
 };
 
 static const struct opt_desc relay_options[] = {
-    {.name = "history",
-     .type = OPT_UINT,
-     .offset = offsetof(struct relay_config, history),
-     .min = 0,
-     .max = 10000,
-     .metavar = "N",
-     .help = N_("messages kept per room and replayed to who joins")},
-    {.name = "offline-max",
-     .type = OPT_UINT,
-     .offset = offsetof(struct relay_config, offline_max),
-     .min = 0,
-     .max = 10000,
-     .metavar = "N",
-     .help = N_("direct messages kept for an offline nickname")},
-    {.name = "ping-interval",
-     .type = OPT_SECONDS,
-     .offset = offsetof(struct relay_config, ping_interval_ms),
-     .min = 0,
-     .max = 86400000,
-     .metavar = "SECONDS",
-     .help = N_("PING a chat client silent this long; 0 = never")},
-    {.name = "ping-timeout",
-     .type = OPT_SECONDS,
-     .offset = offsetof(struct relay_config, ping_timeout_ms),
-     .min = 100,
-     .max = 86400000,
-     .metavar = "SECONDS",
-     .help = N_("disconnect a chat client that does not answer a PING")},
-    {.name = "flood-rate",
-     .type = OPT_UINT,
-     .offset = offsetof(struct relay_config, flood_rate),
-     .min = 0,
-     .max = 1000000,
-     .metavar = "N",
-     .help = N_("chat lines per second per client; 0 = unlimited")},
-    {.name = "flood-burst",
-     .type = OPT_UINT,
-     .offset = offsetof(struct relay_config, flood_burst),
-     .min = 1,
-     .max = 1000000,
-     .metavar = "N",
-     .help = N_("chat lines a client may send at once")},
-    {.name = "nats",
-     .type = OPT_STRING,
-     .offset = offsetof(struct relay_config, nats),
-     .metavar = "URL",
-     .help = N_("join the other chat relays on this NATS server (nats://HOST:PORT)")},
-    {.name = "nats-nick-ttl",
-     .type = OPT_SECONDS,
-     .offset = offsetof(struct relay_config, nats_nick_ttl_ms),
-     .min = 3000,
-     .max = 30000,
-     .metavar = "SECONDS",
-     .help = N_("a crashed relay's nicknames are free again after this")},
-    OPT_END,
+	{.name = "history",
+	 .type = OPT_UINT,
+	 .offset = offsetof(struct relay_config, history),
+	 .min = 0,
+	 .max = 10000,
+	 .metavar = "N",
+	 .help = N_("messages kept per room and replayed to who joins")},
+	{.name = "offline-max",
+	 .type = OPT_UINT,
+	 .offset = offsetof(struct relay_config, offline_max),
+	 .min = 0,
+	 .max = 10000,
+	 .metavar = "N",
+	 .help = N_("direct messages kept for an offline nickname")},
+	{.name = "ping-interval",
+	 .type = OPT_SECONDS,
+	 .offset = offsetof(struct relay_config, ping_interval_ms),
+	 .min = 0,
+	 .max = 86400000,
+	 .metavar = "SECONDS",
+	 .help = N_("PING a chat client silent this long; 0 = never")},
+	{.name = "ping-timeout",
+	 .type = OPT_SECONDS,
+	 .offset = offsetof(struct relay_config, ping_timeout_ms),
+	 .min = 100,
+	 .max = 86400000,
+	 .metavar = "SECONDS",
+	 .help = N_("disconnect a chat client that does not answer a PING")},
+	{.name = "flood-rate",
+	 .type = OPT_UINT,
+	 .offset = offsetof(struct relay_config, flood_rate),
+	 .min = 0,
+	 .max = 1000000,
+	 .metavar = "N",
+	 .help = N_("chat lines per second per client; 0 = unlimited")},
+	{.name = "flood-burst",
+	 .type = OPT_UINT,
+	 .offset = offsetof(struct relay_config, flood_burst),
+	 .min = 1,
+	 .max = 1000000,
+	 .metavar = "N",
+	 .help = N_("chat lines a client may send at once")},
+	{.name = "nats",
+	 .type = OPT_STRING,
+	 .offset = offsetof(struct relay_config, nats),
+	 .metavar = "URL",
+	 .help = N_("join the other chat relays on this NATS server (nats://HOST:PORT)")},
+	{.name = "nats-nick-ttl",
+	 .type = OPT_SECONDS,
+	 .offset = offsetof(struct relay_config, nats_nick_ttl_ms),
+	 .min = 3000,
+	 .max = 30000,
+	 .metavar = "SECONDS",
+	 .help = N_("a crashed relay's nicknames are free again after this")},
+	OPT_END,
 };
 
 long long relay_wall_ms(void)
@@ -179,7 +179,7 @@ void relay_numeric(struct relay_client *cl, const char *numeric, const char *fmt
 {
 	char head[RELAY_NICK_MAX + sizeof(RELAY_SERVER_NAME) + 16];
 	snprintf(head, sizeof(head), ":%s %s %s ", RELAY_SERVER_NAME, numeric,
-	         cl->nick[0] ? cl->nick : "*");
+		 cl->nick[0] ? cl->nick : "*");
 	va_list ap;
 	va_start(ap, fmt);
 	vsendf(cl, head, fmt, ap);
@@ -205,8 +205,8 @@ static void outgoing_init(struct outgoing *o, const char *line, size_t len, long
 	irc_format_time(stamp, sizeof(stamp), time_ms);
 	int n = snprintf(o->tagged, sizeof(o->tagged), "@time=%s %.*s", stamp, (int)len, line);
 	o->tagged_len = n < 0                           ? 0
-	                : (size_t)n < sizeof(o->tagged) ? (size_t)n
-	                                                : sizeof(o->tagged) - 1;
+			: (size_t)n < sizeof(o->tagged) ? (size_t)n
+							: sizeof(o->tagged) - 1;
 	o->line = line;
 	o->len = len;
 }
@@ -220,7 +220,7 @@ static void outgoing_send(const struct outgoing *o, struct relay_client *m)
 }
 
 void relay_room_broadcast(struct relay *r, struct relay_room *room, struct relay_client *except,
-                          const char *line, size_t len, long long time_ms)
+			  const char *line, size_t len, long long time_ms)
 {
 	struct outgoing o;
 	outgoing_init(&o, line, len, time_ms);
@@ -232,7 +232,7 @@ void relay_room_broadcast(struct relay *r, struct relay_room *room, struct relay
 }
 
 void relay_broadcast_peers(struct relay *r, struct relay_client *cl, bool include_self,
-                           const char *line, size_t len)
+			   const char *line, size_t len)
 {
 	struct outgoing o;
 	outgoing_init(&o, line, len, relay_wall_ms());
@@ -290,7 +290,7 @@ static void keepalive_arm(struct relay_client *cl)
 		return;
 	uint64_t idle = ev_now_ms(cl->relay->loop) - cl->last_input_ms;
 	uint64_t due = cl->ping_sent ? (uint64_t)cfg->ping_interval_ms + cfg->ping_timeout_ms
-	                             : cfg->ping_interval_ms;
+				     : cfg->ping_interval_ms;
 	if (ev_timer_start(cl->relay->loop, &cl->keepalive, due > idle ? due - idle : 0) < 0)
 		drop_for_timer(cl, "keepalive");
 }
@@ -373,7 +373,7 @@ static void host_from_peer(char *host, size_t cap, const char *peer)
 {
 	const char *colon = strrchr(peer, ':');
 	size_t len = colon != NULL && (strchr(peer, '.') || peer[0] == '[') ? (size_t)(colon - peer)
-	                                                                    : strlen(peer);
+									    : strlen(peer);
 	if (peer[0] == '[') {
 		peer++;
 		len -= 2;
@@ -412,7 +412,7 @@ static void relay_on_open(struct stream_conn *c, void *ctx, void *state)
 }
 
 static void relay_on_line(struct stream_conn *c, void *ctx, void *state, char *line, size_t len,
-                          bool too_long)
+			  bool too_long)
 {
 	(void)c;
 	struct relay *r = ctx;
@@ -467,25 +467,25 @@ static void relay_destroy(void *ctx)
 }
 
 static const struct stream_service relay_stream = {
-    .name = "chat",
-    .state_size = sizeof(struct relay_client *),
-    .max_line = IRC_LINE_MAX - 2,
-    .on_open = relay_on_open,
-    .on_line = relay_on_line,
-    .on_close = relay_on_close,
+	.name = "chat",
+	.state_size = sizeof(struct relay_client *),
+	.max_line = IRC_LINE_MAX - 2,
+	.on_open = relay_on_open,
+	.on_line = relay_on_line,
+	.on_close = relay_on_close,
 };
 
 static const char *const relay_default_endpoints[] = {"tcp:127.0.0.1:6667", NULL};
 
 const struct service_def chat_relay_service = {
-    .name = "chat",
-    .summary = N_("IRC-compatible chat relay: nicknames, rooms, history, offline messages"),
-    .defaults = relay_default_endpoints,
-    .config_size = sizeof(struct relay_config),
-    .config_defaults = &relay_defaults,
-    .options = relay_options,
-    .stream = &relay_stream,
-    .create = relay_create,
-    .destroy = relay_destroy,
-    .single_worker = true, /* one registry of nicks and rooms */
+	.name = "chat",
+	.summary = N_("IRC-compatible chat relay: nicknames, rooms, history, offline messages"),
+	.defaults = relay_default_endpoints,
+	.config_size = sizeof(struct relay_config),
+	.config_defaults = &relay_defaults,
+	.options = relay_options,
+	.stream = &relay_stream,
+	.create = relay_create,
+	.destroy = relay_destroy,
+	.single_worker = true, /* one registry of nicks and rooms */
 };

@@ -28,27 +28,29 @@ bool relay_cmd_next_item(const char **list, char *out, size_t cap)
 }
 
 int relay_cmd_format_from(const struct relay_client *cl, char *out, size_t cap, const char *cmd,
-                          const char *target, const char *text)
+			  const char *target, const char *text)
 {
 	char prefix[RELAY_PREFIX_MAX + 1];
 	relay_prefix(cl, prefix, sizeof(prefix));
-	struct irc_msg m = {
-	    .prefix = prefix, .command = cmd, .nparams = text ? 2 : 1, .params = {target, text}};
+	struct irc_msg m = {.prefix = prefix,
+			    .command = cmd,
+			    .nparams = text ? 2 : 1,
+			    .params = {target, text}};
 	return irc_msg_format(out, cap, &m);
 }
 
 static const struct relay_cmd relay_cmds[] = {
-    {"AWAY", 0, false, relay_cmd_away},       {"CAP", 1, true, relay_cmd_cap},
-    {"ISON", 1, false, relay_cmd_ison},       {"JOIN", 1, false, relay_cmd_join},
-    {"LIST", 0, false, relay_cmd_list},       {"MODE", 1, false, relay_cmd_mode},
-    {"MOTD", 0, false, relay_cmd_motd},       {"NAMES", 0, false, relay_cmd_names},
-    {"NICK", 0, true, relay_cmd_nick},        {"NOTICE", 0, false, relay_cmd_notice},
-    {"PART", 1, false, relay_cmd_part},       {"PASS", 1, true, relay_cmd_pass},
-    {"PING", 0, true, relay_cmd_ping},        {"PONG", 0, true, relay_cmd_pong},
-    {"PRIVMSG", 0, false, relay_cmd_privmsg}, {"QUIT", 0, true, relay_cmd_quit},
-    {"TAGMSG", 0, false, relay_cmd_tagmsg},   {"TOPIC", 1, false, relay_cmd_topic},
-    {"USER", 4, true, relay_cmd_user},        {"USERHOST", 1, false, relay_cmd_userhost},
-    {"WHO", 0, false, relay_cmd_who},         {"WHOIS", 1, false, relay_cmd_whois},
+	{"AWAY", 0, false, relay_cmd_away},       {"CAP", 1, true, relay_cmd_cap},
+	{"ISON", 1, false, relay_cmd_ison},       {"JOIN", 1, false, relay_cmd_join},
+	{"LIST", 0, false, relay_cmd_list},       {"MODE", 1, false, relay_cmd_mode},
+	{"MOTD", 0, false, relay_cmd_motd},       {"NAMES", 0, false, relay_cmd_names},
+	{"NICK", 0, true, relay_cmd_nick},        {"NOTICE", 0, false, relay_cmd_notice},
+	{"PART", 1, false, relay_cmd_part},       {"PASS", 1, true, relay_cmd_pass},
+	{"PING", 0, true, relay_cmd_ping},        {"PONG", 0, true, relay_cmd_pong},
+	{"PRIVMSG", 0, false, relay_cmd_privmsg}, {"QUIT", 0, true, relay_cmd_quit},
+	{"TAGMSG", 0, false, relay_cmd_tagmsg},   {"TOPIC", 1, false, relay_cmd_topic},
+	{"USER", 4, true, relay_cmd_user},        {"USERHOST", 1, false, relay_cmd_userhost},
+	{"WHO", 0, false, relay_cmd_who},         {"WHOIS", 1, false, relay_cmd_whois},
 };
 
 void relay_dispatch(struct relay_client *cl, char *line, size_t len, bool too_long)

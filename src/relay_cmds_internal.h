@@ -8,12 +8,12 @@
 #include "irc_msg.h"
 #include "relay_internal.h"
 
-#define MAX_TARGETS 8  /* comma-separated targets of one PRIVMSG/JOIN/PART */
+#define MAX_TARGETS 8 /* comma-separated targets of one PRIVMSG/JOIN/PART */
 
 /* relay_cmds.c */
 bool relay_cmd_next_item(const char **list, char *out, size_t cap);
 int relay_cmd_format_from(const struct relay_client *cl, char *out, size_t cap, const char *cmd,
-                          const char *target, const char *text);
+			  const char *target, const char *text);
 
 /* relay_cmds_reg.c */
 void relay_cmd_nick(struct relay_client *cl, const struct irc_msg *m);

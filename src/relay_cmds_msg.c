@@ -6,9 +6,8 @@
 #include "relay_internal.h"
 #include "relay_nats.h"
 
-
 static void message_to_room(struct relay_client *cl, const char *cmd, const char *name,
-                            const char *text, bool notice)
+			    const char *text, bool notice)
 {
 	struct relay *r = cl->relay;
 	struct relay_room *room = relay_room_find(r, name);
@@ -36,7 +35,7 @@ static void message_to_room(struct relay_client *cl, const char *cmd, const char
 }
 
 static void message_to_nick(struct relay_client *cl, const char *cmd, const char *nick,
-                            const char *text, bool notice)
+			    const char *text, bool notice)
 {
 	struct relay *r = cl->relay;
 	char fold[RELAY_NICK_MAX + 1], line[IRC_LINE_MAX];
@@ -69,22 +68,22 @@ static void message_to_nick(struct relay_client *cl, const char *cmd, const char
 		return; /* NOTICEs are never stored nor answered */
 	int n = relay_cmd_format_from(cl, line, sizeof(line), cmd, nick, text);
 	int rc = n > 0 && r->nats != NULL
-	             ? relay_nats_offline_push(r->nats, fold, line, relay_wall_ms())
-	             : -EAGAIN;
+			 ? relay_nats_offline_push(r->nats, fold, line, relay_wall_ms())
+			 : -EAGAIN;
 	if (rc == -EAGAIN) { /* alone, or NATS is away: kept here */
 		relay_known_add(r, fold);
 		rc = n > 0 ? relay_offline_push(r, fold, relay_wall_ms(), line, (size_t)n) : -1;
 	}
 	if (rc == 0)
 		relay_sendf(cl,
-		            ":%s NOTICE %s :%s is offline; your message will be delivered "
-		            "when they return",
-		            RELAY_SERVER_NAME, cl->nick, nick);
+			    ":%s NOTICE %s :%s is offline; your message will be delivered "
+			    "when they return",
+			    RELAY_SERVER_NAME, cl->nick, nick);
 	else
 		relay_sendf(cl,
-		            ":%s NOTICE %s :%s is offline and has too many waiting "
-		            "messages; yours was not kept",
-		            RELAY_SERVER_NAME, cl->nick, nick);
+			    ":%s NOTICE %s :%s is offline and has too many waiting "
+			    "messages; yours was not kept",
+			    RELAY_SERVER_NAME, cl->nick, nick);
 }
 
 static void send_message(struct relay_client *cl, const struct irc_msg *m, bool notice)
@@ -102,7 +101,8 @@ static void send_message(struct relay_client *cl, const struct irc_msg *m, bool 
 	}
 	const char *list = m->params[0];
 	char target[RELAY_ROOM_MAX + 2];
-	for (int k = 0; k < MAX_TARGETS && relay_cmd_next_item(&list, target, sizeof(target)); k++) {
+	for (int k = 0; k < MAX_TARGETS && relay_cmd_next_item(&list, target, sizeof(target));
+	     k++) {
 		if (target[0] == '#')
 			message_to_room(cl, cmd, target, m->params[1], notice);
 		else

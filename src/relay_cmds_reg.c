@@ -21,7 +21,6 @@ static void copy_clean(char *dst, size_t cap, const char *src)
 			*p = '_';
 }
 
-
 static void send_motd(struct relay_client *cl)
 {
 	relay_numeric(cl, "375", ":- %s Message of the day - ", RELAY_SERVER_NAME);
@@ -35,7 +34,7 @@ static void deliver_ring(struct relay_client *cl, struct relay_ring ring)
 {
 	if (ring.len > 0)
 		relay_sendf(cl, ":%s NOTICE %s :%zu message(s) arrived while you were away",
-		            RELAY_SERVER_NAME, cl->nick, ring.len);
+			    RELAY_SERVER_NAME, cl->nick, ring.len);
 	for (size_t i = 0; i < ring.len; i++) {
 		const struct relay_stored *s = &ring.items[(ring.head + i) % ring.cap];
 		if (cl->caps & RELAY_CAP_SERVER_TIME) {
@@ -81,15 +80,15 @@ static void try_register(struct relay_client *cl)
 	irc_format_time(created, sizeof(created), r->started);
 	relay_numeric(cl, "001", ":Welcome to the %s IRC relay %s", RELAY_NETWORK_NAME, prefix);
 	relay_numeric(cl, "002", ":Your host is %s, running version sockit-%s", RELAY_SERVER_NAME,
-	              SOCKIT_VERSION);
+		      SOCKIT_VERSION);
 	relay_numeric(cl, "003", ":This server was created %s", created);
 	relay_numeric(cl, "004", "%s sockit-%s i n", RELAY_SERVER_NAME, SOCKIT_VERSION);
 	relay_numeric(cl, "005",
-	              "CASEMAPPING=rfc1459 CHANTYPES=# CHANMODES=,,,n CHANLIMIT=#:%d "
-	              "NICKLEN=%d CHANNELLEN=%d TOPICLEN=%d AWAYLEN=%d PREFIX=(ov)@+ "
-	              "MAXTARGETS=%d NETWORK=%s :are supported by this server",
-	              RELAY_ROOMS_PER_USER, RELAY_NICK_MAX, RELAY_ROOM_MAX, RELAY_TOPIC_MAX,
-	              RELAY_AWAY_MAX, MAX_TARGETS, RELAY_NETWORK_NAME);
+		      "CASEMAPPING=rfc1459 CHANTYPES=# CHANMODES=,,,n CHANLIMIT=#:%d "
+		      "NICKLEN=%d CHANNELLEN=%d TOPICLEN=%d AWAYLEN=%d PREFIX=(ov)@+ "
+		      "MAXTARGETS=%d NETWORK=%s :are supported by this server",
+		      RELAY_ROOMS_PER_USER, RELAY_NICK_MAX, RELAY_ROOM_MAX, RELAY_TOPIC_MAX,
+		      RELAY_AWAY_MAX, MAX_TARGETS, RELAY_NETWORK_NAME);
 	send_motd(cl);
 	log_info("chat: %s: registered as %s", cl->host, cl->nick);
 	relay_known_add(r, cl->fold);
@@ -138,7 +137,8 @@ void relay_cmd_nick(struct relay_client *cl, const struct irc_msg *m)
 			relay_nats_release(r->nats, cl->fold);
 	}
 	char line[IRC_LINE_MAX];
-	int n = cl->registered ? relay_cmd_format_from(cl, line, sizeof(line), "NICK", nick, NULL) : 0;
+	int n = cl->registered ? relay_cmd_format_from(cl, line, sizeof(line), "NICK", nick, NULL)
+			       : 0;
 	snprintf(cl->nick, sizeof(cl->nick), "%s", nick);
 	memcpy(cl->fold, fold, sizeof(fold));
 	if (holder == NULL)
@@ -162,8 +162,8 @@ void relay_cmd_user(struct relay_client *cl, const struct irc_msg *m)
 	}
 	copy_clean(cl->user, sizeof(cl->user), m->params[0]);
 	snprintf(cl->real, sizeof(cl->real), "%.*s",
-	         (int)irc_utf8_cut(m->params[3], strlen(m->params[3]), RELAY_REAL_MAX),
-	         m->params[3]);
+		 (int)irc_utf8_cut(m->params[3], strlen(m->params[3]), RELAY_REAL_MAX),
+		 m->params[3]);
 	cl->has_user = true;
 	try_register(cl);
 }
@@ -194,10 +194,10 @@ void relay_cmd_cap(struct relay_client *cl, const struct irc_msg *m)
 		relay_numeric(cl, "CAP", "LS :%s", CAPS_OFFERED);
 	} else if (strcasecmp(sub, "LIST") == 0) {
 		relay_numeric(cl, "CAP", "LIST :%s%s%s",
-		              cl->caps & RELAY_CAP_SERVER_TIME ? "server-time" : "",
-		              cl->caps == (RELAY_CAP_SERVER_TIME | RELAY_CAP_MESSAGE_TAGS) ? " "
-		                                                                           : "",
-		              cl->caps & RELAY_CAP_MESSAGE_TAGS ? "message-tags" : "");
+			      cl->caps & RELAY_CAP_SERVER_TIME ? "server-time" : "",
+			      cl->caps == (RELAY_CAP_SERVER_TIME | RELAY_CAP_MESSAGE_TAGS) ? " "
+											   : "",
+			      cl->caps & RELAY_CAP_MESSAGE_TAGS ? "message-tags" : "");
 	} else if (strcasecmp(sub, "REQ") == 0) {
 		if (!cl->registered)
 			cl->cap_pending = true;
@@ -208,7 +208,7 @@ void relay_cmd_cap(struct relay_client *cl, const struct irc_msg *m)
 		for (const char *p = req; *p;) {
 			size_t len = strcspn(p, " ");
 			snprintf(word, sizeof(word), "%.*s", (int)(len < sizeof(word) ? len : 0),
-			         p);
+				 p);
 			bool minus = word[0] == '-';
 			unsigned bit = cap_bit(word + minus);
 			if (len > 0 && bit == 0)
@@ -251,7 +251,7 @@ void relay_cmd_quit(struct relay_client *cl, const struct irc_msg *m)
 {
 	char why[RELAY_AWAY_MAX + 1];
 	snprintf(why, sizeof(why), "Quit: %s",
-	         m->nparams > 0 && m->params[0][0] ? m->params[0] : "Client Quit");
+		 m->nparams > 0 && m->params[0][0] ? m->params[0] : "Client Quit");
 	relay_client_drop(cl, why);
 }
 

@@ -8,7 +8,6 @@
 
 #define NAMES_LINE_MAX 400 /* names per 353 line, leaving room for the header */
 
-
 struct names_acc {
 	struct relay_client *cl;
 	const char *name, *fold;
@@ -38,7 +37,7 @@ static void names_add_remote(const struct relay_remote *u, void *arg)
 
 /* Local members of room (may be NULL: known only remotely), then those on other relays. */
 static void names_reply(struct relay_client *cl, const char *name, const char *fold,
-                        const struct relay_room *room)
+			const struct relay_room *room)
 {
 	struct names_acc a = {.cl = cl, .name = room ? room->name : name, .fold = fold};
 	for (size_t i = 0; room != NULL && i < room->nmembers; i++)
@@ -173,7 +172,7 @@ void relay_cmd_topic(struct relay_client *cl, const struct irc_msg *m)
 	}
 	const char *text = m->params[1];
 	snprintf(room->topic, sizeof(room->topic), "%.*s",
-	         (int)irc_utf8_cut(text, strlen(text), RELAY_TOPIC_MAX), text);
+		 (int)irc_utf8_cut(text, strlen(text), RELAY_TOPIC_MAX), text);
 	snprintf(room->topic_by, sizeof(room->topic_by), "%s", cl->nick);
 	room->topic_time = relay_wall_ms();
 	char line[IRC_LINE_MAX];
@@ -201,7 +200,7 @@ static void list_one(void *value, void *arg)
 	struct relay_client *cl = arg;
 	if (room->nmembers > 0)
 		relay_numeric(cl, "322", "%s %zu :%s", room->name, room_population(cl->relay, room),
-		              room->topic);
+			      room->topic);
 }
 
 /* A room only users on other relays are in (the local ones are listed with their counts). */
@@ -219,7 +218,8 @@ void relay_cmd_list(struct relay_client *cl, const struct irc_msg *m)
 	if (m->nparams > 0 && m->params[0][0] != '\0') {
 		const char *list = m->params[0];
 		char name[RELAY_ROOM_MAX + 2];
-		for (int k = 0; k < MAX_TARGETS && relay_cmd_next_item(&list, name, sizeof(name)); k++) {
+		for (int k = 0; k < MAX_TARGETS && relay_cmd_next_item(&list, name, sizeof(name));
+		     k++) {
 			struct relay_room *room = relay_room_find(cl->relay, name);
 			if (room != NULL)
 				list_one(room, cl);

@@ -6,7 +6,6 @@
 #include "relay_internal.h"
 #include "relay_nats.h"
 
-
 static struct relay_client *find_nick(struct relay *r, const char *nick)
 {
 	char fold[RELAY_NICK_MAX + 1];
@@ -29,7 +28,7 @@ static const struct relay_remote *remote_nick(struct relay *r, const char *nick)
 static void who_line(struct relay_client *cl, const char *room, const struct relay_client *u)
 {
 	relay_numeric(cl, "352", "%s %s %s %s %s %c :0 %s", room, u->user, u->host,
-	              RELAY_SERVER_NAME, u->nick, u->away[0] ? 'G' : 'H', u->real);
+		      RELAY_SERVER_NAME, u->nick, u->away[0] ? 'G' : 'H', u->real);
 }
 
 struct who_acc {
@@ -42,7 +41,7 @@ static void who_remote(const struct relay_remote *u, void *arg)
 	struct who_acc *a = arg;
 	if (a->fold == NULL || relay_remote_in(u, a->fold))
 		relay_numeric(a->cl, "352", "%s %s %s %s %s %c :1 %s", a->name, u->user, u->host,
-		              RELAY_SERVER_NAME, u->nick, u->away[0] ? 'G' : 'H', u->real);
+			      RELAY_SERVER_NAME, u->nick, u->away[0] ? 'G' : 'H', u->real);
 }
 
 void relay_cmd_who(struct relay_client *cl, const struct irc_msg *m)
@@ -77,7 +76,7 @@ void relay_cmd_whois(struct relay_client *cl, const struct irc_msg *m)
 	if (ru != NULL) {
 		relay_numeric(cl, "311", "%s %s %s * :%s", ru->nick, ru->user, ru->host, ru->real);
 		relay_numeric(cl, "312", "%s %s :sockit chat relay (another instance)", ru->nick,
-		              RELAY_SERVER_NAME);
+			      RELAY_SERVER_NAME);
 		relay_numeric(cl, "318", "%s :End of /WHOIS list.", ru->nick);
 		return;
 	}
@@ -92,7 +91,7 @@ void relay_cmd_whois(struct relay_client *cl, const struct irc_msg *m)
 		size_t len = 0;
 		for (size_t i = 0; i < u->nrooms && len + RELAY_ROOM_MAX + 2 < sizeof(rooms); i++)
 			len += (size_t)snprintf(rooms + len, sizeof(rooms) - len, "%s%s",
-			                        len ? " " : "", u->rooms[i]->name);
+						len ? " " : "", u->rooms[i]->name);
 		relay_numeric(cl, "319", "%s :%s", u->nick, rooms);
 	}
 	relay_numeric(cl, "312", "%s %s :sockit chat relay", u->nick, RELAY_SERVER_NAME);
@@ -115,7 +114,7 @@ void relay_cmd_ison(struct relay_client *cl, const struct irc_msg *m)
 			const char *on = u ? u->nick : ru ? ru->nick : NULL;
 			if (on != NULL && len + strlen(on) + 2 < sizeof(online))
 				len += (size_t)snprintf(online + len, sizeof(online) - len, "%s%s",
-				                        len ? " " : "", on);
+							len ? " " : "", on);
 			p += wl;
 			while (*p == ' ')
 				p++;
@@ -136,7 +135,7 @@ void relay_cmd_away(struct relay_client *cl, const struct irc_msg *m)
 	}
 	const char *text = m->params[0];
 	snprintf(cl->away, sizeof(cl->away), "%.*s",
-	         (int)irc_utf8_cut(text, strlen(text), RELAY_AWAY_MAX), text);
+		 (int)irc_utf8_cut(text, strlen(text), RELAY_AWAY_MAX), text);
 	relay_numeric(cl, "306", ":You have been marked as being away");
 	if (cl->relay->nats != NULL)
 		relay_nats_away(cl->relay->nats, cl);
@@ -178,8 +177,8 @@ void relay_cmd_userhost(struct relay_client *cl, const struct irc_msg *m)
 		struct relay_client *u = find_nick(cl->relay, m->params[i]);
 		if (u != NULL && len + RELAY_PREFIX_MAX + 4 < sizeof(out))
 			len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s=%c%s@%s",
-			                        len ? " " : "", u->nick, u->away[0] ? '-' : '+',
-			                        u->user, u->host);
+						len ? " " : "", u->nick, u->away[0] ? '-' : '+',
+						u->user, u->host);
 	}
 	out[len] = '\0';
 	relay_numeric(cl, "302", ":%s", out);

@@ -145,7 +145,7 @@ bool relay_room_has(const struct relay_room *room, const struct relay_client *cl
 void relay_room_remove(struct relay *r, struct relay_room *room, struct relay_client *cl);
 
 void relay_ring_push(struct relay_ring *ring, size_t cap, long long time_ms, const char *line,
-                     size_t len);
+		     size_t len);
 void relay_ring_free(struct relay_ring *ring);
 
 /* Remember a nickname for offline delivery (after it registered). */
@@ -153,7 +153,7 @@ void relay_known_add(struct relay *r, const char *fold);
 bool relay_known_has(const struct relay *r, const char *fold);
 /* Keep a DM for an offline nickname; -ENOSPC if its queue is full. */
 int relay_offline_push(struct relay *r, const char *fold, long long time_ms, const char *line,
-                       size_t len);
+		       size_t len);
 /* Take the offline ring of a nickname (caller frees it with relay_ring_free). */
 struct relay_ring relay_offline_take(struct relay *r, const char *fold);
 
@@ -170,18 +170,18 @@ void relay_client_gone(struct relay *r, struct relay_client *cl);
 long long relay_wall_ms(void);
 /* Send one line (without CRLF; cut to 510 bytes) to cl, with a server-time tag if wanted. */
 __attribute__((format(printf, 2, 3))) void relay_sendf(struct relay_client *cl, const char *fmt,
-                                                       ...);
+						       ...);
 /* ":server NUMERIC nick " + the rest. */
 __attribute__((format(printf, 3, 4))) void relay_numeric(struct relay_client *cl,
-                                                         const char *numeric, const char *fmt, ...);
+							 const char *numeric, const char *fmt, ...);
 /* Send a formatted body ("...\r\n", no tags) stamped with time_ms. */
 void relay_send_stored(struct relay_client *cl, const char *line, size_t len, long long time_ms);
 /* Send a body to every member of room but except. */
 void relay_room_broadcast(struct relay *r, struct relay_room *room, struct relay_client *except,
-                          const char *line, size_t len, long long time_ms);
+			  const char *line, size_t len, long long time_ms);
 /* Send a body to cl and every member of its rooms, each once. */
 void relay_broadcast_peers(struct relay *r, struct relay_client *cl, bool include_self,
-                           const char *line, size_t len);
+			   const char *line, size_t len);
 void relay_prefix(const struct relay_client *cl, char *out, size_t cap);
 /* Write what was gathered for cl now. */
 void relay_flush_client(struct relay_client *cl);

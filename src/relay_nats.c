@@ -15,7 +15,7 @@
 /* ---- on libnats' threads: queue and wake, nothing else ---- */
 
 static void queue_event(struct relay_nats *n, enum event_kind kind, const char *subject,
-                        const char *data, size_t len)
+			const char *data, size_t len)
 {
 	struct event *e = malloc(sizeof(*e) + len + 1);
 	if (e == NULL)
@@ -49,7 +49,7 @@ static void on_nats_message(natsConnection *nc, natsSubscription *sub, natsMsg *
 {
 	(void)nc, (void)sub;
 	queue_event(data, EVENT_MESSAGE, natsMsg_GetSubject(msg), natsMsg_GetData(msg),
-	            (size_t)natsMsg_GetDataLength(msg));
+		    (size_t)natsMsg_GetDataLength(msg));
 	natsMsg_Destroy(msg);
 }
 
@@ -103,7 +103,7 @@ bool relay_nats_connected(const struct relay_nats *n)
 
 /* Fields joined by '\n'; an IRC line's CRLF is left off (it holds no other line break). */
 void relay_nats_publish(struct relay_nats *n, const char *subject, const char *const *fields,
-                        size_t nfields)
+			size_t nfields)
 {
 	if (!relay_nats_connected(n))
 		return; /* remote delivery resumes after a reconnect; nothing is queued */
@@ -134,8 +134,8 @@ static bool holder_is_us(struct relay_nats *n, const char *key, bool *found)
 {
 	kvEntry *e = NULL;
 	*found = kvStore_Get(&e, n->kv, key) == NATS_OK;
-	bool mine =
-	    *found && kvEntry_ValueLen(e) == ID_LEN && memcmp(kvEntry_Value(e), n->id, ID_LEN) == 0;
+	bool mine = *found && kvEntry_ValueLen(e) == ID_LEN &&
+		    memcmp(kvEntry_Value(e), n->id, ID_LEN) == 0;
 	if (e != NULL)
 		kvEntry_Destroy(e);
 	return mine;
@@ -186,7 +186,7 @@ static void refresh_one(void *value, void *arg)
 		cl->nats_claimed = rc == 0;
 		if (rc == -EEXIST)
 			log_warn("chat: NATS: nickname %s is also in use on another relay",
-			         cl->nick);
+				 cl->nick);
 		return;
 	}
 	/* A put is a plain message on the bucket's subject: not awaited, so refreshing
@@ -220,8 +220,8 @@ static void open_bucket(struct relay_nats *n)
 			s = js_KeyValue(&n->kv, n->js, NICK_BUCKET);
 		if (s != NATS_OK) {
 			log_warn(
-			    "chat: NATS: nick bucket %s: %s (is JetStream on? nats-server -js)",
-			    NICK_BUCKET, natsStatus_GetText(s));
+				"chat: NATS: nick bucket %s: %s (is JetStream on? nats-server -js)",
+				NICK_BUCKET, natsStatus_GetText(s));
 			n->kv = NULL;
 		}
 	}
@@ -288,7 +288,7 @@ static void on_connected(struct relay_nats *n)
 {
 	open_bucket(n);
 	log_warn("chat: NATS: connected to %s: remote delivery on%s", n->url,
-	         n->kv != NULL ? "" : "; nicknames are unique on this relay only");
+		 n->kv != NULL ? "" : "; nicknames are unique on this relay only");
 	n->announced_local_only = n->kv == NULL;
 	const char *f[] = {n->id, "SYNC"};
 	relay_nats_presence_publish(n, f, 2);
@@ -304,7 +304,7 @@ static int tick_arm(struct relay_nats *n)
 	int rc = ev_timer_start(n->r->loop, &n->tick, n->ttl_ms / 3);
 	if (rc < 0)
 		log_warn("chat: NATS: no memory for the heartbeat timer; retrying on the next "
-		         "event");
+			 "event");
 	return rc;
 }
 
@@ -335,8 +335,8 @@ static void on_wake(struct ev_loop *loop, int fd, void *data, int events)
 			on_connected(n);
 		else
 			log_warn("chat: NATS: disconnected from %s: local delivery goes on, remote "
-			         "delivery resumes on reconnect",
-			         n->url);
+				 "delivery resumes on reconnect",
+				 n->url);
 		free(e);
 		e = next;
 	}
@@ -359,7 +359,7 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *data)
 	for (size_t i = 0; i < n->ninst; i++) {
 		if (n->inst[i].last_ms != 0 && now - n->inst[i].last_ms > n->ttl_ms) {
 			log_warn("chat: NATS: instance %s silent for %u s: its users are gone",
-			         n->inst[i].id, n->ttl_ms / 1000);
+				 n->inst[i].id, n->ttl_ms / 1000);
 			relay_nats_drop_origin(n, (unsigned)i, "Instance lost");
 			n->inst[i].last_ms = 0;
 		}
@@ -370,7 +370,7 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *data)
 /* ---- lifetime ---- */
 
 struct relay_nats *relay_nats_new(struct relay *r, const char *url, unsigned nick_ttl_ms, char *err,
-                                  size_t errlen)
+				  size_t errlen)
 {
 	struct relay_nats *n = calloc(1, sizeof(*n));
 	if (n == NULL) {
@@ -425,7 +425,7 @@ struct relay_nats *relay_nats_new(struct relay *r, const char *url, unsigned nic
 	}
 	if (s == NATS_OK)
 		s = natsConnection_Subscribe(&n->sub, n->nc, SUBJECT_PREFIX ".>", on_nats_message,
-		                             n);
+					     n);
 	if (s != NATS_OK) {
 		snprintf(err, errlen, "NATS %s: %s", url, natsStatus_GetText(s));
 		goto out_free;

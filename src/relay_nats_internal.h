@@ -60,7 +60,7 @@ struct relay_nats {
 	jsCtx *js;
 	kvStore *kv;
 	kvStore *seen;
-	bool streams; /* history and offline streams exist */
+	bool streams;              /* history and offline streams exist */
 	bool announced_local_only; /* "connected" said nicknames were local: say when not */
 	natsSubscription *sub;
 	char id[ID_LEN + 1];
@@ -81,7 +81,7 @@ struct relay_nats {
 bool relay_nats_connected(const struct relay_nats *n);
 /* Fields joined by '\n' on subject; nothing is sent (or queued) while disconnected. */
 void relay_nats_publish(struct relay_nats *n, const char *subject, const char *const *fields,
-                        size_t nfields);
+			size_t nfields);
 void relay_nats_presence_publish(struct relay_nats *n, const char *const *fields, size_t nfields);
 void relay_nats_hex(char *out, size_t cap, const char *s);
 bool relay_nats_unhex(char *out, size_t cap, const char *hex);

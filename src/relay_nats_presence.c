@@ -17,7 +17,7 @@ void relay_nats_user(struct relay_nats *n, const struct relay_client *cl)
 }
 
 void relay_nats_join(struct relay_nats *n, const struct relay_client *cl, const char *room_fold,
-                     const char *room_name, const char *line, size_t len)
+		     const char *room_name, const char *line, size_t len)
 {
 	(void)len;
 	const char *f[] = {n->id, "JOIN", cl->fold, room_fold, room_name, line};
@@ -60,7 +60,7 @@ void relay_nats_away(struct relay_nats *n, const struct relay_client *cl)
 }
 
 void relay_nats_part(struct relay_nats *n, const struct relay_client *cl, const char *room_fold,
-                     const char *line, size_t len)
+		     const char *line, size_t len)
 {
 	(void)len;
 	const char *f[] = {n->id, "PART", cl->fold, room_fold, line};
@@ -68,7 +68,7 @@ void relay_nats_part(struct relay_nats *n, const struct relay_client *cl, const 
 }
 
 void relay_nats_quit(struct relay_nats *n, const struct relay_client *cl, const char *line,
-                     size_t len)
+		     size_t len)
 {
 	(void)len;
 	const char *f[] = {n->id, "QUIT", cl->fold, line};
@@ -76,7 +76,7 @@ void relay_nats_quit(struct relay_nats *n, const struct relay_client *cl, const 
 }
 
 void relay_nats_nick(struct relay_nats *n, const char *old_fold, const struct relay_client *cl,
-                     const char *line, size_t len)
+		     const char *line, size_t len)
 {
 	(void)len;
 	const char *f[] = {n->id, "NICK", old_fold, cl->nick, line};
@@ -85,7 +85,7 @@ void relay_nats_nick(struct relay_nats *n, const char *old_fold, const struct re
 
 /* A line for SUBJECT_PREFIX.kind.<hex fold>, with its time. */
 static void publish_line(struct relay_nats *n, const char *kind, const char *fold, const char *line,
-                         long long time_ms)
+			 long long time_ms)
 {
 	char subject[SUBJECT_MAX], hex[HEX_MAX], t[24];
 	relay_nats_hex(hex, sizeof(hex), fold);
@@ -96,14 +96,14 @@ static void publish_line(struct relay_nats *n, const char *kind, const char *fol
 }
 
 void relay_nats_room_message(struct relay_nats *n, const char *room_fold, const char *line,
-                             size_t len, long long time_ms)
+			     size_t len, long long time_ms)
 {
 	(void)len;
 	publish_line(n, "room", room_fold, line, time_ms);
 }
 
 void relay_nats_dm(struct relay_nats *n, const char *nick_fold, const char *line, size_t len,
-                   long long time_ms)
+		   long long time_ms)
 {
 	(void)len;
 	publish_line(n, "dm", nick_fold, line, time_ms);
@@ -148,7 +148,7 @@ static void each_remote(void *value, void *arg)
 }
 
 void relay_nats_each(const struct relay_nats *n,
-                     void (*fn)(const struct relay_remote *u, void *arg), void *arg)
+		     void (*fn)(const struct relay_remote *u, void *arg), void *arg)
 {
 	struct each_arg ea = {fn, arg};
 	relay_map_each(n->remote, each_remote, &ea);
@@ -190,8 +190,8 @@ static void each_room_name(void *value, void *arg)
 }
 
 void relay_nats_each_room(const struct relay_nats *n,
-                          void (*fn)(const char *name, const char *fold, size_t count, void *arg),
-                          void *arg)
+			  void (*fn)(const char *name, const char *fold, size_t count, void *arg),
+			  void *arg)
 {
 	struct each_room_arg ea = {n, fn, arg};
 	relay_map_each(n->room_names, each_room_name, &ea);
@@ -298,7 +298,7 @@ void relay_nats_drop_origin(struct relay_nats *n, unsigned origin, const char *w
 			const struct relay_remote *u = relay_map_get(n->remote, oa->folds[i]);
 			char line[IRC_BODY_MAX];
 			snprintf(line, sizeof(line), ":%s!%s@%s QUIT :%s", u->nick, u->user,
-			         u->host, why);
+				 u->host, why);
 			remote_drop(n, oa->folds[i], line);
 		}
 	} while (oa->count == 64);

@@ -9,7 +9,7 @@
 #include "relay_nats_internal.h"
 
 static bool add_stream(struct relay_nats *n, const char *name, const char *subjects,
-                       int64_t per_subject, bool discard_new)
+		       int64_t per_subject, bool discard_new)
 {
 	jsStreamConfig sc;
 	jsStreamConfig_Init(&sc);
@@ -63,7 +63,7 @@ static int store_payload(char *out, size_t cap, const char *line, long long time
 }
 
 void relay_nats_history_add(struct relay_nats *n, const char *room_fold, const char *line,
-                            long long time_ms)
+			    long long time_ms)
 {
 	if (!n->streams || !relay_nats_connected(n) || n->r->cfg.history == 0)
 		return;
@@ -75,7 +75,7 @@ void relay_nats_history_add(struct relay_nats *n, const char *room_fold, const c
 }
 
 int relay_nats_offline_push(struct relay_nats *n, const char *fold, const char *line,
-                            long long time_ms)
+			    long long time_ms)
 {
 	if (!n->streams || !relay_nats_connected(n))
 		return -EAGAIN;
@@ -94,7 +94,7 @@ int relay_nats_offline_push(struct relay_nats *n, const char *fold, const char *
 
 /* Everything stored under subject, oldest first, into ring (cap entries). */
 static int fetch_all(struct relay_nats *n, const char *stream, const char *subject,
-                     struct relay_ring *ring, size_t cap)
+		     struct relay_ring *ring, size_t cap)
 {
 	if (!n->streams || !relay_nats_connected(n) || cap == 0)
 		return -EAGAIN;
@@ -140,7 +140,7 @@ static int fetch_all(struct relay_nats *n, const char *stream, const char *subje
 		if (nl == NULL)
 			continue;
 		int bl =
-		    snprintf(body, sizeof(body), "%.*s\r\n", (int)(data + dl - nl - 1), nl + 1);
+			snprintf(body, sizeof(body), "%.*s\r\n", (int)(data + dl - nl - 1), nl + 1);
 		if (bl > 0 && (size_t)bl < sizeof(body))
 			relay_ring_push(ring, cap, strtoll(data, NULL, 10), body, (size_t)bl);
 	}

@@ -141,7 +141,7 @@ void relay_map_each(const struct relay_map *m, void (*fn)(void *value, void *arg
 /* ---- rings ---- */
 
 void relay_ring_push(struct relay_ring *ring, size_t cap, long long time_ms, const char *line,
-                     size_t len)
+		     size_t len)
 {
 	if (cap == 0)
 		return;
@@ -271,7 +271,7 @@ bool relay_known_has(const struct relay *r, const char *fold)
 }
 
 int relay_offline_push(struct relay *r, const char *fold, long long time_ms, const char *line,
-                       size_t len)
+		       size_t len)
 {
 	struct relay_known *k = relay_map_get(r->known, fold);
 	if (k == NULL)
@@ -326,11 +326,11 @@ static void reap(struct relay *r)
 		if (cl->registered) {
 			char prefix[RELAY_PREFIX_MAX + 1], line[IRC_BODY_MAX + 3];
 			relay_prefix(cl, prefix, sizeof(prefix));
-			struct irc_msg m = {
-			    .prefix = prefix,
-			    .command = "QUIT",
-			    .nparams = 1,
-			    .params = {cl->quit_reason[0] ? cl->quit_reason : "Connection closed"}};
+			struct irc_msg m = {.prefix = prefix,
+					    .command = "QUIT",
+					    .nparams = 1,
+					    .params = {cl->quit_reason[0] ? cl->quit_reason
+									  : "Connection closed"}};
 			int len = irc_msg_format(line, sizeof(line), &m);
 			if (len > 0 && cl->nrooms > 0)
 				relay_broadcast_peers(r, cl, false, line, (size_t)len);

@@ -65,7 +65,7 @@ static void on_answers(struct ev_loop *loop, int fd, void *data, int events)
 }
 
 struct resolve_async *resolve_async_new(struct ev_loop *loop, resolve_async_fn *fn, void *data,
-                                        char *err, size_t errlen)
+					char *err, size_t errlen)
 {
 	struct resolve_async *ra = calloc(1, sizeof(*ra));
 	if (ra == NULL) {

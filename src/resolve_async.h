@@ -29,7 +29,7 @@ struct resolve_async;
 
 /* Answers are passed to fn(data, answer) from the loop. NULL on failure (reason in err). */
 struct resolve_async *resolve_async_new(struct ev_loop *loop, resolve_async_fn *fn, void *data,
-                                        char *err, size_t errlen);
+					char *err, size_t errlen);
 /* Lookups still running are abandoned: their answers are dropped, their threads clean up.
  * Takes NULL. */
 void resolve_async_free(struct resolve_async *ra);

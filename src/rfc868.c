@@ -24,14 +24,12 @@ static void rfc868_on_open(struct stream_conn *c, void *ctx, void *state)
 	stream_close(c);
 }
 
-static void rfc868_on_data(struct stream_conn *c, void *ctx, void *state, uint8_t *data,
-			   size_t len)
+static void rfc868_on_data(struct stream_conn *c, void *ctx, void *state, uint8_t *data, size_t len)
 {
 	(void)c, (void)ctx, (void)state, (void)data, (void)len; /* input means nothing here */
 }
 
-static ssize_t rfc868_reply(void *ctx, const struct dgram_request *req, uint8_t *out,
-			    size_t outcap)
+static ssize_t rfc868_reply(void *ctx, const struct dgram_request *req, uint8_t *out, size_t outcap)
 {
 	(void)ctx;
 	(void)req;
@@ -52,8 +50,8 @@ static const struct dgram_service rfc868_dgram = {
 	.reply = rfc868_reply,
 };
 
-static const char *const rfc868_default_endpoints[] = {"tcp:127.0.0.1:9037",
-						       "udp:127.0.0.1:9037", NULL};
+static const char *const rfc868_default_endpoints[] = {"tcp:127.0.0.1:9037", "udp:127.0.0.1:9037",
+						       NULL};
 
 const struct service_def rfc868_service = {
 	.name = "rfc868",

@@ -88,7 +88,8 @@ static int start_metrics(struct server *s)
 		return -1;
 	}
 	w->streams[w->nstreams++] = srv;
-	fprintf(stderr, "sockit: metrics: listening on %s\n", bound); /* for scripts: not translated */
+	fprintf(stderr, "sockit: metrics: listening on %s\n",
+		bound); /* for scripts: not translated */
 	return 0;
 }
 
@@ -101,7 +102,8 @@ static int start_endpoint(struct worker *w, struct endpoint_req *req)
 	char bound[ADDR_TEXT_MAX], err[NET_ERR_LEN];
 	struct net_opts opts = {.reuseport = s->nworkers > 1 && req->spec.transport != ADDR_UNIX};
 	int fd = req->inherited_fd >= 0
-			 ? activation_adopt(req->inherited_fd, bound, sizeof(bound), err, sizeof(err))
+			 ? activation_adopt(req->inherited_fd, bound, sizeof(bound), err,
+					    sizeof(err))
 			 : net_listen(&req->spec, &opts, bound, sizeof(bound), err, sizeof(err));
 	if (fd < 0) {
 		cli_error("%s: %s", d->name, err);
@@ -136,7 +138,8 @@ static int start_endpoint(struct worker *w, struct endpoint_req *req)
 		w->streams[w->nstreams++] = srv;
 	}
 	if (w->index == 0)
-		fprintf(stderr, "sockit: %s: listening on %s\n", d->name, bound); /* not translated */
+		fprintf(stderr, "sockit: %s: listening on %s\n", d->name,
+			bound); /* not translated */
 	return 0;
 }
 
@@ -232,7 +235,8 @@ static void log_totals(const struct server *s)
 {
 	for (size_t i = 0; i < s->nservices; i++) {
 		const struct service_stats *st = &s->stats[i];
-		log_info("%s: totals: %llu connection(s) accepted, %llu refused; %llu datagram(s) in, "
+		log_info("%s: totals: %llu connection(s) accepted, %llu refused; %llu datagram(s) "
+			 "in, "
 			 "%llu answered, %llu dropped, %llu rate-limited; %llu bytes in, %llu out",
 			 service_table[i]->name, (unsigned long long)STAT_GET(st, conns_accepted),
 			 (unsigned long long)STAT_GET(st, conns_refused),
@@ -363,7 +367,8 @@ int cmd_serve(int argc, char **argv)
 	}
 	serve_parse_options(&s, argc, argv);
 	if (s.check_config) {
-		printf(_("%s: configuration OK\n"), s.config_path ? s.config_path : _("command line"));
+		printf(_("%s: configuration OK\n"),
+		       s.config_path ? s.config_path : _("command line"));
 		server_free(&s);
 		return 0;
 	}

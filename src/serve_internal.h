@@ -16,9 +16,9 @@
 #include "stats.h"
 #include "stream.h"
 
-#define MAX_SERVICES      16
-#define MAX_ENDPOINTS     64
-#define MAX_WORKERS       64   /* --threads bound */
+#define MAX_SERVICES  16
+#define MAX_ENDPOINTS 64
+#define MAX_WORKERS   64 /* --threads bound */
 
 struct serve_config {
 	char *bind;
@@ -31,11 +31,10 @@ struct serve_config {
 	unsigned udp_burst;
 	bool limit_loopback;
 	unsigned threads;
-	char *busy_poll; /* --busy-poll auto|USEC, or NULL: auto */
+	char *busy_poll;  /* --busy-poll auto|USEC, or NULL: auto */
 	char *event_loop; /* --event-loop NAME, or NULL: the best available */
-	char *metrics; /* --metrics ADDR, or NULL */
+	char *metrics;    /* --metrics ADDR, or NULL */
 };
-
 
 struct endpoint_req {
 	size_t service;
@@ -59,7 +58,7 @@ struct worker {
 	struct dgram_endpoint *dgrams[MAX_ENDPOINTS];
 	size_t ndgrams;
 	struct dgram_guard *guard; /* the server's, shared by every worker */
-	int ctl[2]; /* main -> worker commands: CTL_DRAIN, CTL_QUIT */
+	int ctl[2];                /* main -> worker commands: CTL_DRAIN, CTL_QUIT */
 	bool stopping;
 	uint64_t stop_deadline_ms;
 	struct ev_timer stop_timer;
@@ -78,7 +77,7 @@ struct server {
 	struct dgram_guard *guard; /* one rate table for all workers */
 	struct metrics_ctx metrics;
 	struct addr_spec metrics_spec;
-	unsigned busy_poll_us;   /* from cfg.busy_poll */
+	unsigned busy_poll_us; /* from cfg.busy_poll */
 	bool busy_poll_adaptive;
 	const char *config_path; /* --config FILE */
 	bool check_config;       /* --check-config: validate and exit */

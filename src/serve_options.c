@@ -56,8 +56,8 @@ static int busy_poll_check(const char *value, char *why, size_t whylen)
 	bool adaptive;
 	if (spin_option_parse(value, &usec, &adaptive) == 0)
 		return 0;
-	snprintf(why, whylen, _("expected auto or 0-%u microseconds, got '%s'"),
-		 SPIN_MAX_BUDGET_US, value);
+	snprintf(why, whylen, _("expected auto or 0-%u microseconds, got '%s'"), SPIN_MAX_BUDGET_US,
+		 value);
 	return -1;
 }
 
@@ -71,43 +71,87 @@ static int event_loop_check(const char *value, char *why, size_t whylen)
 }
 
 const struct opt_desc serve_options[] = {
-	{.name = "bind", .type = OPT_STRING, .offset = offsetof(struct serve_config, bind),
-	 .metavar = "HOST", .help = N_("host for the default endpoints (default: 127.0.0.1)")},
-	{.name = "log-file", .type = OPT_STRING, .offset = offsetof(struct serve_config, log_file),
-	 .metavar = "FILE", .help = N_("log to FILE instead of stderr; SIGHUP reopens it")},
-	{.name = "max-conns", .type = OPT_UINT, .offset = offsetof(struct serve_config, max_conns),
-	 .min = 1, .max = 1000000, .metavar = "N",
+	{.name = "bind",
+	 .type = OPT_STRING,
+	 .offset = offsetof(struct serve_config, bind),
+	 .metavar = "HOST",
+	 .help = N_("host for the default endpoints (default: 127.0.0.1)")},
+	{.name = "log-file",
+	 .type = OPT_STRING,
+	 .offset = offsetof(struct serve_config, log_file),
+	 .metavar = "FILE",
+	 .help = N_("log to FILE instead of stderr; SIGHUP reopens it")},
+	{.name = "max-conns",
+	 .type = OPT_UINT,
+	 .offset = offsetof(struct serve_config, max_conns),
+	 .min = 1,
+	 .max = 1000000,
+	 .metavar = "N",
 	 .help = N_("stream connections at once; more are closed at once")},
-	{.name = "output-cap", .type = OPT_SIZE, .offset = offsetof(struct serve_config, output_cap),
-	 .min = 4096, .max = 1ull << 30, .metavar = "BYTES",
+	{.name = "output-cap",
+	 .type = OPT_SIZE,
+	 .offset = offsetof(struct serve_config, output_cap),
+	 .min = 4096,
+	 .max = 1ull << 30,
+	 .metavar = "BYTES",
 	 .help = N_("unsent bytes per client before sockit stops reading it")},
-	{.name = "idle-timeout", .type = OPT_SECONDS,
-	 .offset = offsetof(struct serve_config, idle_timeout_ms), .min = 0, .max = 86400000,
-	 .metavar = "SECONDS", .help = N_("close connections silent this long; 0 = never")},
-	{.name = "request-timeout", .type = OPT_SECONDS,
-	 .offset = offsetof(struct serve_config, request_timeout_ms), .min = 0, .max = 86400000,
-	 .metavar = "SECONDS", .help = N_("a started request line must end within this; 0 = never")},
-	{.name = "udp-rate", .type = OPT_UINT, .offset = offsetof(struct serve_config, udp_rate),
-	 .min = 0, .max = 1000000, .metavar = "N",
+	{.name = "idle-timeout",
+	 .type = OPT_SECONDS,
+	 .offset = offsetof(struct serve_config, idle_timeout_ms),
+	 .min = 0,
+	 .max = 86400000,
+	 .metavar = "SECONDS",
+	 .help = N_("close connections silent this long; 0 = never")},
+	{.name = "request-timeout",
+	 .type = OPT_SECONDS,
+	 .offset = offsetof(struct serve_config, request_timeout_ms),
+	 .min = 0,
+	 .max = 86400000,
+	 .metavar = "SECONDS",
+	 .help = N_("a started request line must end within this; 0 = never")},
+	{.name = "udp-rate",
+	 .type = OPT_UINT,
+	 .offset = offsetof(struct serve_config, udp_rate),
+	 .min = 0,
+	 .max = 1000000,
+	 .metavar = "N",
 	 .help = N_("datagrams per second answered per source; 0 = unlimited")},
-	{.name = "udp-burst", .type = OPT_UINT, .offset = offsetof(struct serve_config, udp_burst),
-	 .min = 1, .max = 1000000, .metavar = "N", .help = N_("burst allowed per source")},
-	{.name = "limit-loopback", .type = OPT_BOOL,
+	{.name = "udp-burst",
+	 .type = OPT_UINT,
+	 .offset = offsetof(struct serve_config, udp_burst),
+	 .min = 1,
+	 .max = 1000000,
+	 .metavar = "N",
+	 .help = N_("burst allowed per source")},
+	{.name = "limit-loopback",
+	 .type = OPT_BOOL,
 	 .offset = offsetof(struct serve_config, limit_loopback),
 	 .help = N_("rate-limit loopback sources too (they are exempt by default)")},
-	{.name = "threads", .type = OPT_UINT, .offset = offsetof(struct serve_config, threads),
-	 .min = 0, .max = MAX_WORKERS, .metavar = "N",
+	{.name = "threads",
+	 .type = OPT_UINT,
+	 .offset = offsetof(struct serve_config, threads),
+	 .min = 0,
+	 .max = MAX_WORKERS,
+	 .metavar = "N",
 	 .help = N_("worker threads, each with its own loop; 0 = one per CPU")},
-	{.name = "busy-poll", .type = OPT_STRING, .offset = offsetof(struct serve_config, busy_poll),
-	 .metavar = "USEC", .check = busy_poll_check,
+	{.name = "busy-poll",
+	 .type = OPT_STRING,
+	 .offset = offsetof(struct serve_config, busy_poll),
+	 .metavar = "USEC",
+	 .check = busy_poll_check,
 	 .help = N_("spin up to USEC after traffic before sleeping; 0 = off; auto (default): "
 		    "50, only while it pays and a CPU is free")},
-	{.name = "event-loop", .type = OPT_STRING,
-	 .offset = offsetof(struct serve_config, event_loop), .metavar = "NAME",
+	{.name = "event-loop",
+	 .type = OPT_STRING,
+	 .offset = offsetof(struct serve_config, event_loop),
+	 .metavar = "NAME",
 	 .help = N_("epoll (default), poll or uring (io_uring, else epoll)"),
 	 .check = event_loop_check},
-	{.name = "metrics", .type = OPT_STRING, .offset = offsetof(struct serve_config, metrics),
-	 .metavar = "ADDR", .help = N_("serve Prometheus metrics over HTTP at ADDR (tcp or unix)"),
+	{.name = "metrics",
+	 .type = OPT_STRING,
+	 .offset = offsetof(struct serve_config, metrics),
+	 .metavar = "ADDR",
+	 .help = N_("serve Prometheus metrics over HTTP at ADDR (tcp or unix)"),
 	 .check = metrics_addr_check},
 	OPT_END,
 };
@@ -127,8 +171,8 @@ struct opt_ref {
 static void usage(FILE *out, const struct server *s)
 {
 	fprintf(out, _("Usage: sockit serve [OPTIONS]\n\n"
-		     "Run sockit's services on one event loop. With no service option, every\n"
-		     "service starts on its default endpoints.\n\nServices:\n"));
+		       "Run sockit's services on one event loop. With no service option, every\n"
+		       "service starts on its default endpoints.\n\nServices:\n"));
 	for (size_t i = 0; i < s->nservices; i++) {
 		const struct service_def *d = service_table[i];
 		char flag[64], defaults[256] = "";
@@ -137,7 +181,8 @@ static void usage(FILE *out, const struct server *s)
 			strncat(defaults, k ? ", " : "", sizeof(defaults) - strlen(defaults) - 1);
 			strncat(defaults, d->defaults[k], sizeof(defaults) - strlen(defaults) - 1);
 		}
-		fprintf(out, _("  %-26s %s (default: %s; repeatable)\n"), flag, _(d->summary), defaults);
+		fprintf(out, _("  %-26s %s (default: %s; repeatable)\n"), flag, _(d->summary),
+			defaults);
 		opt_print_help(out, d->options, d->config_defaults);
 	}
 	fprintf(out, _("\nLimits and general options:\n"));
@@ -147,8 +192,8 @@ static void usage(FILE *out, const struct server *s)
 	fprintf(out, _("  %-26s log connections and messages (-vv: debug)\n"), "-v, --verbose");
 	fprintf(out, _("  %-26s show this help\n"), "-h, --help");
 	fprintf(out, _("\nADDR is tcp:HOST:PORT, udp:HOST:PORT, unix:/path or HOST:PORT (tcp);\n"
-		     "write IPv6 hosts as [::1]. Port 0 picks a free port; the bound address\n"
-		     "is printed on stderr.\n"));
+		       "write IPv6 hosts as [::1]. Port 0 picks a free port; the bound address\n"
+		       "is printed on stderr.\n"));
 }
 
 static int add_endpoint(struct server *s, size_t service, const char *text, char *err,
@@ -194,9 +239,8 @@ static void load_config_file(struct server *s)
 	struct config_section sections[MAX_SERVICES + 1];
 	sections[0] = (struct config_section){"serve", serve_options, &s->cfg, false};
 	for (size_t i = 0; i < s->nservices; i++)
-		sections[i + 1] = (struct config_section){service_table[i]->name,
-							  service_table[i]->options,
-							  s->svc_config[i], true};
+		sections[i + 1] = (struct config_section){
+			service_table[i]->name, service_table[i]->options, s->svc_config[i], true};
 	struct config_schema schema = {sections, s->nservices + 1, config_listen, s};
 	char err[CONFIG_ERR_LEN];
 	if (config_load(&schema, s->config_path, err, sizeof(err)) < 0) {
@@ -238,8 +282,9 @@ static void add_inherited_endpoints(struct server *s)
 		while (k < s->nservices && strcmp(service_table[k]->name, socks[i].name) != 0)
 			k++;
 		if (k == s->nservices) {
-			cli_error(_("systemd socket %s is named '%s', which is no service of sockit"),
-				  socks[i].bound, socks[i].name);
+			cli_error(
+				_("systemd socket %s is named '%s', which is no service of sockit"),
+				socks[i].bound, socks[i].name);
 			exit(EXIT_CONFIG);
 		}
 		if (add_endpoint(s, k, socks[i].bound, err, sizeof(err)) < 0) {
@@ -277,10 +322,9 @@ void serve_parse_options(struct server *s, int argc, char **argv)
 		n++;
 		for (const struct opt_desc *o = d->options; o && o->name; o++) {
 			refs[n] = (struct opt_ref){KIND_SERVICE_OPT, i, o};
-			longopts[n] = (struct option){o->name,
-						      o->type == OPT_BOOL ? no_argument
-									  : required_argument,
-						      NULL, OPT_BASE + (int)n};
+			longopts[n] = (struct option){
+				o->name, o->type == OPT_BOOL ? no_argument : required_argument,
+				NULL, OPT_BASE + (int)n};
 			n++;
 		}
 	}
@@ -331,8 +375,8 @@ void serve_parse_options(struct server *s, int argc, char **argv)
 			char why[256];
 			rc = add_endpoint(s, r->service, optarg, why, sizeof(why));
 			if (rc < 0)
-				snprintf(err, sizeof(err), "--%s: %s", service_table[r->service]->name,
-					 why);
+				snprintf(err, sizeof(err), "--%s: %s",
+					 service_table[r->service]->name, why);
 		} else if (r->kind == KIND_SERVICE_OPT)
 			rc = opt_set(r->desc, s->svc_config[r->service], value, false, err,
 				     sizeof(err));
@@ -353,7 +397,8 @@ void serve_parse_options(struct server *s, int argc, char **argv)
 			for (size_t k = 0; service_table[i]->defaults[k] != NULL; k++) {
 				if (add_endpoint(s, i, service_table[i]->defaults[k], err,
 						 sizeof(err)) < 0)
-					cli_usage_error("serve", "%s: %s", service_table[i]->name, err);
+					cli_usage_error("serve", "%s: %s", service_table[i]->name,
+							err);
 				if (s->cfg.bind != NULL)
 					snprintf(s->eps[s->neps - 1].spec.host, ADDR_HOST_MAX + 1,
 						 "%s", s->cfg.bind);

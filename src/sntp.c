@@ -10,9 +10,9 @@
 #include "sntp.h"
 #include "sntp_packet.h"
 
-#define NTP_PORT         123 /* clients may send from it (ntpd, chronyd as root) */
-#define PRECISION_PROBES 64  /* clock reads timed to find the precision */
-#define PRECISION_MIN    -30 /* about 1 ns */
+#define NTP_PORT         123      /* clients may send from it (ntpd, chronyd as root) */
+#define PRECISION_PROBES 64       /* clock reads timed to find the precision */
+#define PRECISION_MIN    -30      /* about 1 ns */
 #define MAXERROR_TRUSTED 1000000L /* us: beyond this the kernel's estimate is not a bound */
 
 struct sntp_config {
@@ -22,8 +22,13 @@ struct sntp_config {
 static const struct sntp_config sntp_defaults = {.stratum = 10};
 
 static const struct opt_desc sntp_options[] = {
-	{.name = "stratum", .type = OPT_UINT, .offset = offsetof(struct sntp_config, stratum),
-	 .min = 1, .max = 15, .metavar = "N", .help = N_("stratum the sntp server announces")},
+	{.name = "stratum",
+	 .type = OPT_UINT,
+	 .offset = offsetof(struct sntp_config, stratum),
+	 .min = 1,
+	 .max = 15,
+	 .metavar = "N",
+	 .help = N_("stratum the sntp server announces")},
 	OPT_END,
 };
 
@@ -109,8 +114,8 @@ static ssize_t sntp_reply(void *ctx, const struct dgram_request *req, uint8_t *o
 		return -1;
 	refresh_info(s, req->rx_time);
 	/* the transmit timestamp is read last, as close to the send as the layer allows */
-	return sntp_server_reply(req->data, req->len, &s->info,
-				 sntp_ts_from_timespec(req->rx_time), now_ts(), out);
+	return sntp_server_reply(req->data, req->len, &s->info, sntp_ts_from_timespec(req->rx_time),
+				 now_ts(), out);
 }
 
 static ssize_t sntp_rate_limited(void *ctx, const struct dgram_request *req, uint8_t *out,

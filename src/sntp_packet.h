@@ -8,9 +8,9 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define SNTP_PACKET_LEN   48 /* header without extension fields or MAC */
-#define SNTP_MAC_MD5_LEN  20 /* key id + MD5 digest (RFC 5905 7.3) */
-#define SNTP_MAC_SHA1_LEN 24 /* key id + SHA-1 digest */
+#define SNTP_PACKET_LEN   48          /* header without extension fields or MAC */
+#define SNTP_MAC_MD5_LEN  20          /* key id + MD5 digest (RFC 5905 7.3) */
+#define SNTP_MAC_SHA1_LEN 24          /* key id + SHA-1 digest */
 #define SNTP_EPOCH_OFFSET 2208988800u /* seconds from 1900 (NTP) to 1970 (Unix) */
 
 enum sntp_mode { SNTP_MODE_CLIENT = 3, SNTP_MODE_SERVER = 4 };
@@ -19,8 +19,8 @@ enum sntp_leap { SNTP_LEAP_NONE = 0, SNTP_LEAP_ALARM = 3 };
 struct sntp_packet {
 	uint8_t leap, version, mode, stratum;
 	int8_t poll, precision;
-	uint32_t root_delay, root_dispersion; /* NTP short format, 16.16 seconds */
-	uint32_t refid;                       /* host order; "LOCL" is 0x4c4f434c */
+	uint32_t root_delay, root_dispersion;   /* NTP short format, 16.16 seconds */
+	uint32_t refid;                         /* host order; "LOCL" is 0x4c4f434c */
 	uint64_t ref_ts, orig_ts, rx_ts, tx_ts; /* NTP timestamps, 32.32 seconds since 1900 */
 };
 

@@ -18,11 +18,11 @@
 #define NO_DEADLINE_MS (24u * 3600u * 1000u) /* see conn_arm_timer */
 
 /* Run a service callback with frees deferred; returns false if the conn died in it. */
-#define CALLBACK(c, call)                                                                         \
-	do {                                                                                      \
-		(c)->in_callback++;                                                               \
-		call;                                                                             \
-		(c)->in_callback--;                                                               \
+#define CALLBACK(c, call)                                                                          \
+	do {                                                                                       \
+		(c)->in_callback++;                                                                \
+		call;                                                                              \
+		(c)->in_callback--;                                                                \
 	} while (0)
 
 static void conn_on_recv(struct ev_loop *loop, int fd, void *data, uint8_t *buf, ssize_t n);
@@ -202,8 +202,8 @@ static bool conn_has_held(const struct stream_conn *c)
 static bool conn_wants_input(const struct stream_conn *c)
 {
 	const struct stream_server *srv = c->srv;
-	return c->lingering || (!c->read_eof && !c->closing && !c->input_paused &&
-				!srv->draining && buf_len(&c->out) < srv->limits.output_cap);
+	return c->lingering || (!c->read_eof && !c->closing && !c->input_paused && !srv->draining &&
+				buf_len(&c->out) < srv->limits.output_cap);
 }
 
 /* Decide what to watch from the state; also where closing connections finish.
@@ -292,7 +292,8 @@ static void deliver_lines(struct stream_conn *c, uint8_t *data, size_t len)
 				conn_free(c);
 		} else if (buf_len(&c->in) == 0) {
 			c->line_started_ms = 0;
-			deliver_line(c, (char *)data, seg, false); /* in place: the \n becomes NUL */
+			deliver_line(c, (char *)data, seg,
+				     false); /* in place: the \n becomes NUL */
 		} else {
 			deliver_buffered_line(c, data, seg, false);
 		}

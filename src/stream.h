@@ -15,11 +15,11 @@ struct stream_server;
 
 /* Limits shared by every stream endpoint of every worker. */
 struct stream_limits {
-	size_t max_conns;             /* beyond it new connections are closed at once */
-	size_t output_cap;            /* stop reading a client whose unsent output passes this */
-	unsigned idle_timeout_ms;     /* 0 = none */
-	unsigned request_timeout_ms;  /* line mode: a started line must end within this; 0 = none */
-	size_t *active_conns;         /* shared by every endpoint and worker; atomic ops only */
+	size_t max_conns;            /* beyond it new connections are closed at once */
+	size_t output_cap;           /* stop reading a client whose unsent output passes this */
+	unsigned idle_timeout_ms;    /* 0 = none */
+	unsigned request_timeout_ms; /* line mode: a started line must end within this; 0 = none */
+	size_t *active_conns;        /* shared by every endpoint and worker; atomic ops only */
 };
 
 struct stream_service {
@@ -56,7 +56,8 @@ void stream_server_free(struct stream_server *srv);
 int stream_write(struct stream_conn *c, const void *data, size_t len);
 /* Formatted stream_write of at most STREAM_PRINTF_MAX - 1 bytes: longer output is cut. */
 #define STREAM_PRINTF_MAX 1024
-__attribute__((format(printf, 2, 3))) int stream_printf(struct stream_conn *c, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int stream_printf(struct stream_conn *c, const char *fmt,
+							...);
 /* Close once queued output is flushed; further input is ignored. */
 void stream_close(struct stream_conn *c);
 /* Close now, dropping queued output. */

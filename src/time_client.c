@@ -312,7 +312,8 @@ static enum time_proto parse_proto(const char *name)
 		if (strcmp(name, protos[i].name) == 0)
 			return (enum time_proto)i;
 	}
-	cli_usage_error("time", _("--proto: expected seed, daytime, rfc868 or sntp, got '%s'"), name);
+	cli_usage_error("time", _("--proto: expected seed, daytime, rfc868 or sntp, got '%s'"),
+			name);
 }
 
 int cmd_time(int argc, char **argv)

@@ -65,8 +65,8 @@ static ssize_t time_seed_reply(void *ctx, const struct dgram_request *req, uint8
 				   (char *)out, outcap);
 }
 
-static void time_seed_on_line(struct stream_conn *c, void *ctx, void *state, char *line,
-			      size_t len, bool too_long)
+static void time_seed_on_line(struct stream_conn *c, void *ctx, void *state, char *line, size_t len,
+			      bool too_long)
 {
 	(void)state;
 	char reply[REPLY_MAX];
@@ -75,8 +75,8 @@ static void time_seed_on_line(struct stream_conn *c, void *ctx, void *state, cha
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	/* An over-long line is refused like a 257-byte datagram: timefmt sees its length. */
-	size_t n = format_now(ctx, now, line, too_long ? TIMEFMT_MAX_REQUEST + 1 : len, true,
-			      reply, sizeof(reply) - 1);
+	size_t n = format_now(ctx, now, line, too_long ? TIMEFMT_MAX_REQUEST + 1 : len, true, reply,
+			      sizeof(reply) - 1);
 	reply[n++] = '\n';
 	stream_write(c, reply, n);
 }

@@ -65,8 +65,8 @@ int timefmt_check(const char *fmt, size_t len, bool single_line, char *err, size
 	return 0;
 }
 
-size_t timefmt_reply(const char *req, size_t len, bool single_line, const struct tm *tm,
-		     char *out, size_t outcap)
+size_t timefmt_reply(const char *req, size_t len, bool single_line, const struct tm *tm, char *out,
+		     size_t outcap)
 {
 	char why[TIMEFMT_ERR_MAX];
 	char err[TIMEFMT_ERR_MAX + sizeof("error: ")];
@@ -119,9 +119,9 @@ refuse:
 
 static const char *const weekdays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
 				       "Thursday", "Friday", "Saturday"};
-static const char *const months[] = {"January", "February", "March",     "April",
-				     "May",     "June",     "July",      "August",
-				     "September", "October", "November", "December"};
+static const char *const months[] = {"January",   "February", "March",    "April",
+				     "May",       "June",     "July",     "August",
+				     "September", "October",  "November", "December"};
 
 size_t timefmt_daytime(const struct tm *tm, const char *zone, char *out, size_t outcap)
 {

@@ -22,8 +22,8 @@ int timefmt_check(const char *fmt, size_t len, bool single_line, char *err, size
 /* The whole request-to-reply step: an empty request means TIMEFMT_DEFAULT; the reply is at
  * most max(len, TIMEFMT_MIN_REPLY) bytes (and outcap), or an "error: ..." reply saying why.
  * Returns the reply length (no NUL written). */
-size_t timefmt_reply(const char *req, size_t len, bool single_line, const struct tm *tm,
-		     char *out, size_t outcap);
+size_t timefmt_reply(const char *req, size_t len, bool single_line, const struct tm *tm, char *out,
+		     size_t outcap);
 
 /* The RFC 867 daytime string, "Wednesday, November 25, 2026 11:34:27-UTC", locale-free.
  * zone is the zone's abbreviation. Returns the length (truncated to outcap - 1). */

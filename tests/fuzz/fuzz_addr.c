@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *space = strchr(text, ' ');
 	if (space != NULL) {
 		*space = '\0';
-		if (addr_parse_host_port(text, space + 1, dflt == ADDR_UNIX ? ADDR_TCP : dflt, &spec,
-					 err, sizeof(err)) == 0)
+		if (addr_parse_host_port(text, space + 1, dflt == ADDR_UNIX ? ADDR_TCP : dflt,
+					 &spec, err, sizeof(err)) == 0)
 			check_round_trip(&spec);
 	}
 	return 0;

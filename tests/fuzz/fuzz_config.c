@@ -27,9 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{.name = "serve", .options = options, .config = &serve},
 		{.name = "echo", .options = options, .config = &echo, .has_listen = true},
 	};
-	const struct config_schema schema = {.sections = sections,
-					     .nsections = 2,
-					     .listen = on_listen};
+	const struct config_schema schema = {
+		.sections = sections, .nsections = 2, .listen = on_listen};
 	char err[CONFIG_ERR_LEN];
 	char *text = malloc(size ? size : 1); /* exact size: ASan sees any read past the end */
 	FUZZ_CHECK(text != NULL);

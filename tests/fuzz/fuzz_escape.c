@@ -18,9 +18,11 @@ static void check_utf8_len(const uint8_t *p, size_t len)
 			FUZZ_CHECK(p[0] >= 0x80);
 			n = 1;
 		} else {
-			size_t want = p[0] < 0x80 ? 1 : p[0] >= 0xc2 && p[0] <= 0xdf ? 2
-						 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
-						 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+			size_t want = p[0] < 0x80                    ? 1
+				      : p[0] >= 0xc2 && p[0] <= 0xdf ? 2
+				      : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+				      : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+								     : 0;
 			FUZZ_CHECK(n == want);
 			for (size_t i = 1; i < n; i++)
 				FUZZ_CHECK((p[i] & 0xc0) == 0x80);
@@ -45,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strlen(out) == n);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)out[i];
-		FUZZ_CHECK(c >= 0x20 && c != 0x7f); /* no C0 control, no DEL: ESC can't get through */
+		FUZZ_CHECK(c >= 0x20 &&
+			   c != 0x7f); /* no C0 control, no DEL: ESC can't get through */
 		/* no C1 control (U+0080-U+009F, the 8-bit CSI among them) as UTF-8 either */
 		FUZZ_CHECK(!(c == 0xc2 && i + 1 < n && (unsigned char)out[i + 1] >= 0x80 &&
 			     (unsigned char)out[i + 1] <= 0x9f));

@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)irc_room_valid(msg.params[i], 50);
 		}
 	} else {
-		FUZZ_CHECK(rc == IRC_PARSE_EMPTY || rc == IRC_PARSE_BAD || rc == IRC_PARSE_TOO_LONG);
+		FUZZ_CHECK(rc == IRC_PARSE_EMPTY || rc == IRC_PARSE_BAD ||
+			   rc == IRC_PARSE_TOO_LONG);
 	}
 	size_t cut = irc_utf8_cut((const char *)data, size, size / 2);
 	FUZZ_CHECK(cut <= size / 2);

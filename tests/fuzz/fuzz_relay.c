@@ -82,9 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(ctx != NULL);
 	size_t active = 0;
 	struct service_stats stats = {0};
-	struct stream_limits limits = {.max_conns = 16,
-				       .output_cap = 256 * 1024,
-				       .active_conns = &active};
+	struct stream_limits limits = {
+		.max_conns = 16, .output_cap = 256 * 1024, .active_conns = &active};
 	struct stream_server *srv =
 		stream_server_new(loop, lfd, bound, d->stream, ctx, &limits, &stats);
 	FUZZ_CHECK(srv != NULL);

@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sntp_packet_encode(&p, again);
 		FUZZ_CHECK(memcmp(again, data, SNTP_PACKET_LEN) == 0);
 	}
-	struct sntp_server_info info = {.stratum = 1, .precision = -20, .refid = sntp_refid("LOCL")};
+	struct sntp_server_info info = {
+		.stratum = 1, .precision = -20, .refid = sntp_refid("LOCL")};
 	uint8_t out[SNTP_PACKET_LEN];
 	uint64_t rx = 0xe0000000ull << 32, tx = rx + 1;
 	ssize_t n = sntp_server_reply(data, size, &info, rx, tx, out);

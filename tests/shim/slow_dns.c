@@ -10,10 +10,10 @@
 #include <time.h>
 
 int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-                struct addrinfo **res);
+		struct addrinfo **res);
 
 int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-                struct addrinfo **res)
+		struct addrinfo **res)
 {
 	static int (*next)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 	if (next == NULL)

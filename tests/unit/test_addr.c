@@ -75,11 +75,13 @@ static void bad_specs(void **state)
 		     "bad address 'tcp:127.0.0.1:65536': port 65536 is out of range (0-65535)");
 	expect_error("tcp:127.0.0.1:http", "bad address 'tcp:127.0.0.1:http': port 'http' is not a "
 					   "number");
-	expect_error("tcp:127.0.0.1:-1", "bad address 'tcp:127.0.0.1:-1': port '-1' is not a number");
+	expect_error("tcp:127.0.0.1:-1",
+		     "bad address 'tcp:127.0.0.1:-1': port '-1' is not a number");
 	expect_error("::1:9000", "bad address '::1:9000': write IPv6 addresses as [::1]:PORT");
 	expect_error("[::1:9000", "bad address '[::1:9000': missing ']'");
 	expect_error("[::1]9000", "bad address '[::1]9000': expected ':PORT' after ']'");
-	expect_error("[localhost]:1", "bad address '[localhost]:1': brackets are for IPv6 addresses");
+	expect_error("[localhost]:1",
+		     "bad address '[localhost]:1': brackets are for IPv6 addresses");
 	expect_error("unix:", "bad address 'unix:': missing socket path");
 	expect_error("bad host:1", "bad address 'bad host:1': invalid character in host");
 
@@ -97,7 +99,8 @@ static void host_port_pair(void **state)
 	(void)state;
 	struct addr_spec s;
 	char err[256];
-	assert_int_equal(addr_parse_host_port("127.0.0.1", "9000", ADDR_UDP, &s, err, sizeof(err)), 0);
+	assert_int_equal(addr_parse_host_port("127.0.0.1", "9000", ADDR_UDP, &s, err, sizeof(err)),
+			 0);
 	assert_int_equal(s.transport, ADDR_UDP);
 	assert_int_equal(s.port, 9000);
 	assert_int_equal(addr_parse_host_port("::1", "7", ADDR_TCP, &s, err, sizeof(err)), 0);

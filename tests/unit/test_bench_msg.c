@@ -47,7 +47,7 @@ static void consecutive_messages_differ(void **state)
 	bench_msg_fill(&m, 41, a);
 	bench_msg_fill(&m, 42, b);
 	assert_true(memcmp(a, b, 64) != 0);
-	assert_true(memcmp(a + 8, b + 8, 56) != 0); /* the payload too, not just the header */
+	assert_true(memcmp(a + 8, b + 8, 56) != 0);     /* the payload too, not just the header */
 	assert_true(bench_msg_check(&m, 41, 0, a, 64)); /* plain: unchanged is right */
 	assert_false(bench_msg_check(&m, 42, 0, a, 64));
 	bench_msg_free(&m);

@@ -114,11 +114,11 @@ static void shrink_releases_memory_only_when_empty(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(append_and_consume_keep_order),
-	    cmocka_unit_test(zero_length_append_is_a_no_op),
-	    cmocka_unit_test(limit_is_hard_and_all_or_nothing),
-	    cmocka_unit_test(grows_past_first_chunk_and_keeps_bytes),
-	    cmocka_unit_test(shrink_releases_memory_only_when_empty),
+		cmocka_unit_test(append_and_consume_keep_order),
+		cmocka_unit_test(zero_length_append_is_a_no_op),
+		cmocka_unit_test(limit_is_hard_and_all_or_nothing),
+		cmocka_unit_test(grows_past_first_chunk_and_keeps_bytes),
+		cmocka_unit_test(shrink_releases_memory_only_when_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

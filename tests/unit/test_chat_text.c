@@ -101,11 +101,11 @@ static void input_parsing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(plain_and_coloured),
-	    cmocka_unit_test(injection_is_escaped),
-	    cmocka_unit_test(truncation_keeps_the_reset),
-	    cmocka_unit_test(colour_policy),
-	    cmocka_unit_test(input_parsing),
+		cmocka_unit_test(plain_and_coloured),
+		cmocka_unit_test(injection_is_escaped),
+		cmocka_unit_test(truncation_keeps_the_reset),
+		cmocka_unit_test(colour_policy),
+		cmocka_unit_test(input_parsing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

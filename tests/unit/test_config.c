@@ -25,29 +25,29 @@ struct svc {
 };
 
 static const struct opt_desc general_options[] = {
-    {.name = "max-conns",
-     .type = OPT_UINT,
-     .offset = offsetof(struct general, max_conns),
-     .min = 1,
-     .max = 1000},
-    {.name = "output-cap",
-     .type = OPT_SIZE,
-     .offset = offsetof(struct general, output_cap),
-     .min = 4096,
-     .max = 1u << 30},
-    {.name = "idle-timeout",
-     .type = OPT_SECONDS,
-     .offset = offsetof(struct general, idle_ms),
-     .min = 0,
-     .max = 86400000},
-    {.name = "limit-loopback", .type = OPT_BOOL, .offset = offsetof(struct general, loopback)},
-    {.name = "bind", .type = OPT_STRING, .offset = offsetof(struct general, bind)},
-    OPT_END,
+	{.name = "max-conns",
+	 .type = OPT_UINT,
+	 .offset = offsetof(struct general, max_conns),
+	 .min = 1,
+	 .max = 1000},
+	{.name = "output-cap",
+	 .type = OPT_SIZE,
+	 .offset = offsetof(struct general, output_cap),
+	 .min = 4096,
+	 .max = 1u << 30},
+	{.name = "idle-timeout",
+	 .type = OPT_SECONDS,
+	 .offset = offsetof(struct general, idle_ms),
+	 .min = 0,
+	 .max = 86400000},
+	{.name = "limit-loopback", .type = OPT_BOOL, .offset = offsetof(struct general, loopback)},
+	{.name = "bind", .type = OPT_STRING, .offset = offsetof(struct general, bind)},
+	OPT_END,
 };
 
 static const struct opt_desc svc_options[] = {
-    {.name = "plain", .type = OPT_BOOL, .offset = offsetof(struct svc, plain)},
-    OPT_END,
+	{.name = "plain", .type = OPT_BOOL, .offset = offsetof(struct svc, plain)},
+	OPT_END,
 };
 
 struct fixture {
@@ -114,20 +114,20 @@ static void accepts_every_form(void **state)
 	(void)state;
 	char err[CONFIG_ERR_LEN];
 	const char *text = "# a comment\n"
-	                   "; another\n"
-	                   "\n"
-	                   "[serve]\n"
-	                   "  max-conns = 500  \r\n"
-	                   "output-cap=64K\n"
-	                   "idle-timeout = 1.5\n"
-	                   "limit-loopback = yes\n"
-	                   "bind = ::1\n"
-	                   "[ echo ]\n"
-	                   "listen = tcp:127.0.0.1:7\n"
-	                   "listen = udp:127.0.0.1:7\n"
-	                   "plain = off\n"
-	                   "[time]\n"
-	                   "listen = tcp::37"; /* no final newline */
+			   "; another\n"
+			   "\n"
+			   "[serve]\n"
+			   "  max-conns = 500  \r\n"
+			   "output-cap=64K\n"
+			   "idle-timeout = 1.5\n"
+			   "limit-loopback = yes\n"
+			   "bind = ::1\n"
+			   "[ echo ]\n"
+			   "listen = tcp:127.0.0.1:7\n"
+			   "listen = udp:127.0.0.1:7\n"
+			   "plain = off\n"
+			   "[time]\n"
+			   "listen = tcp::37"; /* no final newline */
 	assert_int_equal(parse(text, err, sizeof(err)), 0);
 	assert_int_equal(fx.general.max_conns, 500);
 	assert_int_equal(fx.general.output_cap, 64 * 1024);
@@ -157,7 +157,8 @@ static void a_later_line_wins(void **state)
 	(void)state;
 	char err[CONFIG_ERR_LEN];
 	assert_int_equal(
-	    parse("[serve]\nmax-conns = 1\n[echo]\n[serve]\nmax-conns = 2\n", err, sizeof(err)), 0);
+		parse("[serve]\nmax-conns = 1\n[echo]\n[serve]\nmax-conns = 2\n", err, sizeof(err)),
+		0);
 	assert_int_equal(fx.general.max_conns, 2);
 }
 
@@ -167,40 +168,40 @@ static void errors_name_file_line_and_expectation(void **state)
 	expect_error("[serve]\nmax-conns\n", "t.conf:2: expected 'key = value', got 'max-conns'");
 	expect_error("[serve\n", "t.conf:1: expected '[section]', got '[serve'");
 	expect_error("\n[dns]\n",
-	             "t.conf:2: unknown section [dns]; expected one of: [serve], [echo], [time]");
+		     "t.conf:2: unknown section [dns]; expected one of: [serve], [echo], [time]");
 	expect_error(
-	    "max-conns = 5\n",
-	    "t.conf:1: key 'max-conns' is outside any section; expected a [section] first");
+		"max-conns = 5\n",
+		"t.conf:1: key 'max-conns' is outside any section; expected a [section] first");
 	expect_error("[serve]\n= 5\n", "t.conf:2: expected a key before '=', got '= 5'");
 	expect_error("[echo]\nplian = yes\n",
-	             "t.conf:2: [echo] unknown key 'plian'; expected one of: listen, plain");
+		     "t.conf:2: [echo] unknown key 'plian'; expected one of: listen, plain");
 	expect_error("[time]\nplain = yes\n",
-	             "t.conf:2: [time] unknown key 'plain'; expected one of: listen");
+		     "t.conf:2: [time] unknown key 'plain'; expected one of: listen");
 	expect_error("[serve]\nlisten = tcp::7\n",
-	             "t.conf:2: [serve] unknown key 'listen'; expected one of: max-conns, "
-	             "output-cap, idle-timeout, limit-loopback, bind");
+		     "t.conf:2: [serve] unknown key 'listen'; expected one of: max-conns, "
+		     "output-cap, idle-timeout, limit-loopback, bind");
 	expect_error("[echo]\nlisten = bad\n",
-	             "t.conf:2: [echo] listen: expected tcp:HOST:PORT, got 'bad'");
+		     "t.conf:2: [echo] listen: expected tcp:HOST:PORT, got 'bad'");
 }
 
 static void value_errors_come_from_the_option_table(void **state)
 {
 	(void)state;
 	expect_error("[serve]\nmax-conns = lots\n",
-	             "t.conf:2: [serve] max-conns: expected a whole number from 1 to 1000, got "
-	             "'lots'");
+		     "t.conf:2: [serve] max-conns: expected a whole number from 1 to 1000, got "
+		     "'lots'");
 	expect_error(
-	    "[serve]\nmax-conns = 0\n",
-	    "t.conf:2: [serve] max-conns: expected a whole number from 1 to 1000, got '0'");
+		"[serve]\nmax-conns = 0\n",
+		"t.conf:2: [serve] max-conns: expected a whole number from 1 to 1000, got '0'");
 	expect_error("[serve]\nmax-conns =\n",
-	             "t.conf:2: [serve] max-conns: expected a whole number from 1 to 1000, got ''");
+		     "t.conf:2: [serve] max-conns: expected a whole number from 1 to 1000, got ''");
 	expect_error("[serve]\noutput-cap = 1X\n",
-	             "t.conf:2: [serve] output-cap: expected a size from 4096 to 1073741824 bytes "
-	             "(K, M, G suffixes), got '1X'");
+		     "t.conf:2: [serve] output-cap: expected a size from 4096 to 1073741824 bytes "
+		     "(K, M, G suffixes), got '1X'");
 	expect_error("[serve]\nidle-timeout = -1\n",
-	             "t.conf:2: [serve] idle-timeout: expected seconds from 0 to 86400, got '-1'");
+		     "t.conf:2: [serve] idle-timeout: expected seconds from 0 to 86400, got '-1'");
 	expect_error("[echo]\nplain = maybe\n",
-	             "t.conf:2: [echo] plain: expected true or false, got 'maybe'");
+		     "t.conf:2: [echo] plain: expected true or false, got 'maybe'");
 }
 
 static void long_lines_and_nul_bytes_are_refused(void **state)
@@ -219,7 +220,7 @@ static void long_lines_and_nul_bytes_are_refused(void **state)
 	assert_int_equal(parse(text, err, sizeof(err)), 0);
 
 	assert_int_equal(
-	    config_parse(&fx.schema, "t.conf", "[serve]\n#\0x\n", 11, err, sizeof(err)), -1);
+		config_parse(&fx.schema, "t.conf", "[serve]\n#\0x\n", 11, err, sizeof(err)), -1);
 	assert_string_equal(err, "t.conf:2: NUL byte in line; expected text");
 }
 
@@ -245,15 +246,17 @@ static void load_reads_a_file_and_names_missing_ones(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(accepts_every_form, setup, teardown),
-	    cmocka_unit_test_setup_teardown(empty_text_is_valid, setup, teardown),
-	    cmocka_unit_test_setup_teardown(a_later_line_wins, setup, teardown),
-	    cmocka_unit_test_setup_teardown(errors_name_file_line_and_expectation, setup, teardown),
-	    cmocka_unit_test_setup_teardown(value_errors_come_from_the_option_table, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(long_lines_and_nul_bytes_are_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(load_reads_a_file_and_names_missing_ones, setup,
-	                                    teardown),
+		cmocka_unit_test_setup_teardown(accepts_every_form, setup, teardown),
+		cmocka_unit_test_setup_teardown(empty_text_is_valid, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_later_line_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(errors_name_file_line_and_expectation, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(value_errors_come_from_the_option_table, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(long_lines_and_nul_bytes_are_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(load_reads_a_file_and_names_missing_ones, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,11 +34,11 @@ static void seed_names_and_comments(void **state)
 	struct contact_book *book = *state;
 	char err[CONTACTS_ERR_LEN] = "";
 	const char *text = "# the seed's contacts\n"
-	                   "\n"
-	                   "狗哥alex udp:127.0.0.1:8081\n"
-	                   "  瞎驴\t127.0.0.1:8082   # trailing comment\n"
-	                   "ipv6 udp:[::1]:9\r\n"
-	                   "last localhost:7"; /* no final newline */
+			   "\n"
+			   "狗哥alex udp:127.0.0.1:8081\n"
+			   "  瞎驴\t127.0.0.1:8082   # trailing comment\n"
+			   "ipv6 udp:[::1]:9\r\n"
+			   "last localhost:7"; /* no final newline */
 	assert_int_equal(parse(book, text, err, sizeof(err)), 0);
 	assert_int_equal(book->count, 4);
 	const struct contact *c = contacts_find(book, "狗哥alex");
@@ -73,20 +73,20 @@ static void errors_name_file_and_line(void **state)
 	expect_error(book, "a udp:127.0.0.1:1\n# ok\nlonely\n", "book:3: expected 'NAME ADDR'");
 	book->count = 0;
 	expect_error(book, "\n\nx tcp:127.0.0.1:5\n",
-	             "book:3: contact 'x': 'tcp:127.0.0.1:5' is "
-	             "not a udp address");
+		     "book:3: contact 'x': 'tcp:127.0.0.1:5' is "
+		     "not a udp address");
 	book->count = 0;
 	expect_error(book, "x udp:127.0.0.1:99999\n", "book:1: contact 'x': ");
 	book->count = 0;
 	expect_error(book, "x 127.0.0.1:5 extra\n", "book:1: unexpected 'extra'");
 	book->count = 0;
 	expect_error(book, "x 127.0.0.1:5\ny 1.2.3.4:6\nx 127.0.0.1:7\n",
-	             "book:3: contact 'x' is already defined");
+		     "book:3: contact 'x' is already defined");
 	book->count = 0;
 	expect_error(book, "bad\xffname 127.0.0.1:5\n", "book:1: contact name 'bad\xef\xbf\xbd");
 	book->count = 0;
 	expect_error(book, "a\x1b[2J 127.0.0.1:5\n",
-	             "book:1: contact name 'a\\x1b[2J' has control");
+		     "book:1: contact name 'a\\x1b[2J' has control");
 	book->count = 0;
 	expect_error(book, "/to 127.0.0.1:5\n", "book:1: contact name '/to' must not start");
 	book->count = 0;
@@ -113,7 +113,7 @@ static void nul_inside_a_line(void **state)
 	char err[CONTACTS_ERR_LEN] = "";
 	static const char text[] = "a 1.2.3.4:5\nb\0c 1.2.3.4:6\n";
 	assert_int_equal(contacts_parse_text(book, text, sizeof(text) - 1, "f", err, sizeof(err)),
-	                 -1);
+			 -1);
 	assert_string_equal(err, "f:2: NUL byte in the line");
 }
 
@@ -134,7 +134,7 @@ static void option_form(void **state)
 	struct contact_book *book = *state;
 	char err[CONTACTS_ERR_LEN] = "";
 	assert_int_equal(
-	    contacts_parse_option(book, "狗哥alex=udp:127.0.0.1:8081", err, sizeof(err)), 0);
+		contacts_parse_option(book, "狗哥alex=udp:127.0.0.1:8081", err, sizeof(err)), 0);
 	assert_int_equal(contacts_find(book, "狗哥alex")->spec.port, 8081);
 	assert_int_equal(contacts_parse_option(book, "noequals", err, sizeof(err)), -1);
 	assert_string_equal(err, "expected NAME=ADDR, got 'noequals'");
@@ -147,11 +147,11 @@ static void option_form(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(seed_names_and_comments, setup, teardown),
-	    cmocka_unit_test_setup_teardown(errors_name_file_and_line, setup, teardown),
-	    cmocka_unit_test_setup_teardown(nul_inside_a_line, setup, teardown),
-	    cmocka_unit_test_setup_teardown(too_many_contacts, setup, teardown),
-	    cmocka_unit_test_setup_teardown(option_form, setup, teardown),
+		cmocka_unit_test_setup_teardown(seed_names_and_comments, setup, teardown),
+		cmocka_unit_test_setup_teardown(errors_name_file_and_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(nul_inside_a_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(too_many_contacts, setup, teardown),
+		cmocka_unit_test_setup_teardown(option_form, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,10 +97,10 @@ static void truncation_keeps_whole_escapes(void **state)
 	memset(out, 'Z', sizeof(out));
 	/* "ab" fits in 5 with its NUL; "\x1b" (4 chars) would not, so none of it is written. */
 	assert_int_equal(escape_text(out, 5,
-	                             "ab\x1b"
-	                             "cd",
-	                             5),
-	                 2);
+				     "ab\x1b"
+				     "cd",
+				     5),
+			 2);
 	assert_string_equal(out, "ab");
 	assert_int_equal(escape_text(out, 7, "ab\x1b", 3), 6);
 	assert_string_equal(out, "ab\\x1b");
@@ -141,14 +141,14 @@ static void worst_case_fits_escape_max(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(printable_ascii_and_utf8_pass_unchanged),
-	    cmocka_unit_test(control_bytes_become_escapes),
-	    cmocka_unit_test(every_control_byte_is_escaped),
-	    cmocka_unit_test(terminal_sequences_are_defused),
-	    cmocka_unit_test(c1_controls_are_escaped),
-	    cmocka_unit_test(invalid_utf8_becomes_replacement_characters),
-	    cmocka_unit_test(truncation_keeps_whole_escapes),
-	    cmocka_unit_test(worst_case_fits_escape_max),
+		cmocka_unit_test(printable_ascii_and_utf8_pass_unchanged),
+		cmocka_unit_test(control_bytes_become_escapes),
+		cmocka_unit_test(every_control_byte_is_escaped),
+		cmocka_unit_test(terminal_sequences_are_defused),
+		cmocka_unit_test(c1_controls_are_escaped),
+		cmocka_unit_test(invalid_utf8_becomes_replacement_characters),
+		cmocka_unit_test(truncation_keeps_whole_escapes),
+		cmocka_unit_test(worst_case_fits_escape_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,9 +17,10 @@
 
 #include "ev.h"
 
-#define MAX_FDS  1024
-#define GUARD_MS 3000 /* every test loop is stopped by this timer if the test's event never comes  \
-	               */
+#define MAX_FDS 1024
+#define GUARD_MS                                                                                   \
+	3000 /* every test loop is stopped by this timer if the test's event never comes           \
+	      */
 
 static const char *const backends[] = {"epoll", "poll", "uring"};
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
@@ -223,13 +224,15 @@ static void timer_wakeups_follow_moved_deadlines(void **state)
 	static const struct {
 		uint64_t armed_ms, early_ms, later_ms;
 	} cases[] = {
-		{0, 30, 120},  /* waiting for 1500 ms: the earlier deadline must cut the wait short */
+		{0, 30,
+		 120}, /* waiting for 1500 ms: the earlier deadline must cut the wait short */
 		{60, 90, 150}, /* waiting for 60 ms, moved to 150: that wake-up finds nothing due */
 	};
 	for (size_t b = 0; b < NBACKENDS; b++) {
 		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 			struct ev_loop *loop = loop_new(backends[b]);
-			struct moved m = {.early_ms = cases[c].early_ms, .later_ms = cases[c].later_ms};
+			struct moved m = {.early_ms = cases[c].early_ms,
+					  .later_ms = cases[c].later_ms};
 			int p[2];
 			assert_int_equal(pipe(p), 0);
 			ev_timer_init(&m.early, on_moved_early, &m);
@@ -240,7 +243,8 @@ static void timer_wakeups_follow_moved_deadlines(void **state)
 			m.start_ms = ev_now_ms(loop);
 			assert_int_equal(ev_timer_start(loop, &far, 1500), 0);
 			if (cases[c].armed_ms > 0)
-				assert_int_equal(ev_timer_start(loop, &m.later, cases[c].armed_ms), 0);
+				assert_int_equal(ev_timer_start(loop, &m.later, cases[c].armed_ms),
+						 0);
 			assert_int_equal(ev_io_start(loop, p[0], EV_READ, on_moved_pipe, &m), 0);
 			assert_int_equal(write(p[1], "x", 1), 1);
 			run_bounded(loop);
@@ -364,7 +368,7 @@ static void socketpair_read_write_and_quiet(void **state)
 		struct ev_loop *loop = loop_new(backends[b]);
 		int sv[2];
 		assert_int_equal(
-		    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+			socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 		struct io_log l = {.stop_on_call = true};
 		assert_int_equal(ev_io_start(loop, sv[0], EV_WRITE, on_io, &l), 0);
 		run_bounded(loop);
@@ -438,7 +442,8 @@ static void many_fds_all_served(void **state)
 		struct many m = {.remaining = N};
 		for (int i = 0; i < N; i++) {
 			assert_int_equal(
-			    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, &m.fds[2 * i]), 0);
+				socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, &m.fds[2 * i]),
+				0);
 			assert_int_equal(ev_io_start(loop, m.fds[2 * i], EV_READ, on_many, &m), 0);
 		}
 		for (int i = N - 1; i >= 0; i--) {
@@ -527,19 +532,19 @@ static void now_is_monotonic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(timers_fire_in_due_order),
-	    cmocka_unit_test(stopped_timer_never_fires),
-	    cmocka_unit_test(restart_moves_the_deadline),
-	    cmocka_unit_test(callbacks_rearm_their_own_timer),
-	    cmocka_unit_test(timer_wakeups_follow_moved_deadlines),
-	    cmocka_unit_test(many_timers_keep_heap_order),
-	    cmocka_unit_test(pipe_readiness),
-	    cmocka_unit_test(socketpair_read_write_and_quiet),
-	    cmocka_unit_test(fds_out_of_range_are_refused),
-	    cmocka_unit_test(many_fds_all_served),
-	    cmocka_unit_test(signals_arrive_on_the_loop),
-	    cmocka_unit_test(unknown_backend_is_a_clear_error),
-	    cmocka_unit_test(now_is_monotonic),
+		cmocka_unit_test(timers_fire_in_due_order),
+		cmocka_unit_test(stopped_timer_never_fires),
+		cmocka_unit_test(restart_moves_the_deadline),
+		cmocka_unit_test(callbacks_rearm_their_own_timer),
+		cmocka_unit_test(timer_wakeups_follow_moved_deadlines),
+		cmocka_unit_test(many_timers_keep_heap_order),
+		cmocka_unit_test(pipe_readiness),
+		cmocka_unit_test(socketpair_read_write_and_quiet),
+		cmocka_unit_test(fds_out_of_range_are_refused),
+		cmocka_unit_test(many_fds_all_served),
+		cmocka_unit_test(signals_arrive_on_the_loop),
+		cmocka_unit_test(unknown_backend_is_a_clear_error),
+		cmocka_unit_test(now_is_monotonic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

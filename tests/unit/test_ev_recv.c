@@ -15,7 +15,7 @@
 
 #include "ev.h"
 
-#define MAX_FDS 1024
+#define MAX_FDS   1024
 #define SETTLE_MS 200 /* how long "nothing more arrives" is watched */
 
 struct received {
@@ -222,11 +222,11 @@ static void a_forgotten_fd_never_delivers_to_its_successor(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(readiness_loops_have_no_completions),
-	    cmocka_unit_test(bytes_then_end_of_stream),
-	    cmocka_unit_test(a_pause_stops_receiving_and_resume_gets_the_rest),
-	    cmocka_unit_test(a_receive_in_flight_at_the_pause_is_not_lost),
-	    cmocka_unit_test(a_forgotten_fd_never_delivers_to_its_successor),
+		cmocka_unit_test(readiness_loops_have_no_completions),
+		cmocka_unit_test(bytes_then_end_of_stream),
+		cmocka_unit_test(a_pause_stops_receiving_and_resume_gets_the_rest),
+		cmocka_unit_test(a_receive_in_flight_at_the_pause_is_not_lost),
+		cmocka_unit_test(a_forgotten_fd_never_delivers_to_its_successor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,7 +70,8 @@ static void adaptive_backs_off_after_misses(void **state)
 		spin_policy_record(&p, false);
 		unsigned want = miss > SPIN_MISSES_MAX ? SPIN_MISSES_MAX : miss;
 		for (uint32_t k = 0; k < (1u << want) - 1; k++) {
-			assert_false(spin_policy_wants_probe(&p, T0)); /* skipping: no probe either */
+			assert_false(
+				spin_policy_wants_probe(&p, T0)); /* skipping: no probe either */
 			assert_int_equal(spin_policy_budget(&p), 0);
 		}
 	}
@@ -101,12 +102,13 @@ static void parsers_take_what_the_kernel_writes(void **state)
 	assert_false(spin_parse_runnable("nonsense\n", &runnable));
 	assert_false(spin_parse_runnable("", &runnable));
 	uint64_t total = 0;
-	assert_true(spin_parse_stall_total("some avg10=1.50 avg60=0.20 avg300=0.00 total=5241153385\n"
-					   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
-					   &total));
+	assert_true(
+		spin_parse_stall_total("some avg10=1.50 avg60=0.20 avg300=0.00 total=5241153385\n"
+				       "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+				       &total));
 	assert_int_equal(total, 5241153385u);
-	assert_false(spin_parse_stall_total("full avg10=0.00 avg60=0.00 avg300=0.00 total=7\n",
-					    &total));
+	assert_false(
+		spin_parse_stall_total("full avg10=0.00 avg60=0.00 avg300=0.00 total=7\n", &total));
 	assert_false(spin_parse_stall_total("some avg10=0.00\n", &total));
 }
 
@@ -120,8 +122,10 @@ static struct spin_probe probe_of(const char *loadavg, const char *pressure)
 static void pressure_at(struct spin_probe *p, unsigned long long total)
 {
 	char text[128];
-	snprintf(text, sizeof(text), "some avg10=0.00 avg60=0.00 avg300=0.00 total=%llu\n"
-		 "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", total);
+	snprintf(text, sizeof(text),
+		 "some avg10=0.00 avg60=0.00 avg300=0.00 total=%llu\n"
+		 "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+		 total);
 	assert_int_equal(pwrite(p->pressure_fd, text, strlen(text), 0), (ssize_t)strlen(text));
 }
 
@@ -218,14 +222,14 @@ static void option_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(fixed_always_spins),
-	    cmocka_unit_test(adaptive_needs_a_free_cpu),
-	    cmocka_unit_test(adaptive_backs_off_after_misses),
-	    cmocka_unit_test(parsers_take_what_the_kernel_writes),
-	    cmocka_unit_test(probe_counts_runnable_threads),
-	    cmocka_unit_test(probe_counts_time_spent_waiting_for_a_cpu),
-	    cmocka_unit_test(spinner_probes_when_due),
-	    cmocka_unit_test(option_values),
+		cmocka_unit_test(fixed_always_spins),
+		cmocka_unit_test(adaptive_needs_a_free_cpu),
+		cmocka_unit_test(adaptive_backs_off_after_misses),
+		cmocka_unit_test(parsers_take_what_the_kernel_writes),
+		cmocka_unit_test(probe_counts_runnable_threads),
+		cmocka_unit_test(probe_counts_time_spent_waiting_for_a_cpu),
+		cmocka_unit_test(spinner_probes_when_due),
+		cmocka_unit_test(option_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

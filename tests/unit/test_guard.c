@@ -177,7 +177,7 @@ static void own_endpoints_are_never_answered(void **state)
 	assert_int_equal(check(g, v6("::1", 9037), 1), GUARD_OWN_ENDPOINT);
 	assert_int_equal(check(g, v6("::1", 9038), 1), GUARD_PASS);
 	assert_string_equal(guard_verdict_name(GUARD_OWN_ENDPOINT),
-	                    "source is one of our own endpoints");
+			    "source is one of our own endpoints");
 	/* the list of our own is bounded too */
 	int rc = 0;
 	for (int i = 0; i < GUARD_MAX_OWN + 5 && rc == 0; i++) {
@@ -234,16 +234,16 @@ static void non_inet_sources_pass(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(burst_then_refill_at_rate),
-	    cmocka_unit_test(a_huge_burst_is_capped_not_wrapped),
-	    cmocka_unit_test(a_clock_behind_refills_nothing),
-	    cmocka_unit_test(ipv6_sources_share_a_bucket_per_64),
-	    cmocka_unit_test(zero_rate_means_unlimited),
-	    cmocka_unit_test(loopback_is_exempt_unless_asked),
-	    cmocka_unit_test(low_ports_are_refused_but_the_allowed_one),
-	    cmocka_unit_test(own_endpoints_are_never_answered),
-	    cmocka_unit_test(table_stays_bounded_under_many_sources),
-	    cmocka_unit_test(non_inet_sources_pass),
+		cmocka_unit_test(burst_then_refill_at_rate),
+		cmocka_unit_test(a_huge_burst_is_capped_not_wrapped),
+		cmocka_unit_test(a_clock_behind_refills_nothing),
+		cmocka_unit_test(ipv6_sources_share_a_bucket_per_64),
+		cmocka_unit_test(zero_rate_means_unlimited),
+		cmocka_unit_test(loopback_is_exempt_unless_asked),
+		cmocka_unit_test(low_ports_are_refused_but_the_allowed_one),
+		cmocka_unit_test(own_endpoints_are_never_answered),
+		cmocka_unit_test(table_stays_bounded_under_many_sources),
+		cmocka_unit_test(non_inet_sources_pass),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

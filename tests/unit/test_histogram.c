@@ -16,8 +16,23 @@ static struct histogram h1, h2, h3; /* ~36 KiB each: not on the stack */
 static void bucket_bounds(void **state)
 {
 	(void)state;
-	uint64_t probes[] = {0, 1, 2, 127, 128, 255, 256, 257, 511, 512, 1000, 4095, 4096,
-			     38000, 1000000, 123456789, HISTOGRAM_MAX_VALUE};
+	uint64_t probes[] = {0,
+			     1,
+			     2,
+			     127,
+			     128,
+			     255,
+			     256,
+			     257,
+			     511,
+			     512,
+			     1000,
+			     4095,
+			     4096,
+			     38000,
+			     1000000,
+			     123456789,
+			     HISTOGRAM_MAX_VALUE};
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 		uint64_t v = probes[i];
 		unsigned b = histogram_bucket_of(v);
@@ -26,7 +41,8 @@ static void bucket_bounds(void **state)
 		assert_true(top >= v);
 		assert_true(top - v <= v / 128);
 		assert_int_equal(histogram_bucket_of(top), b);
-		assert_int_equal(histogram_bucket_of(top + 1), b + 1 < HISTOGRAM_BUCKETS ? b + 1 : b);
+		assert_int_equal(histogram_bucket_of(top + 1),
+				 b + 1 < HISTOGRAM_BUCKETS ? b + 1 : b);
 	}
 	/* small values are exact */
 	for (uint64_t v = 0; v < 256; v++)

@@ -26,7 +26,7 @@ static void parses_full_message(void **state)
 	char buf[IRC_LINE_MAX];
 	struct irc_msg m;
 	assert_int_equal(parse(buf, "@time=x;+typing :nick!u@h PRIVMSG  #room :hello there", &m),
-	                 0);
+			 0);
 	assert_string_equal(m.tags, "time=x;+typing");
 	assert_string_equal(m.prefix, "nick!u@h");
 	assert_string_equal(m.command, "PRIVMSG");
@@ -116,7 +116,7 @@ static void stops_at_page_boundary(void **state)
 	(void)state;
 	long page = sysconf(_SC_PAGESIZE);
 	char *mem = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
-	                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(mem != MAP_FAILED);
 	assert_int_equal(mprotect(mem + page, (size_t)page, PROT_NONE), 0);
 	const char *samples[] = {"PRIVMSG #a :hi", ":p CMD", "@t CMD a b", "CMD a ", "X"};
@@ -134,8 +134,10 @@ static void formats_with_colon_when_needed(void **state)
 {
 	(void)state;
 	char out[IRC_LINE_MAX];
-	struct irc_msg m = {
-	    .prefix = "srv", .command = "001", .nparams = 2, .params = {"alice", "Welcome home"}};
+	struct irc_msg m = {.prefix = "srv",
+			    .command = "001",
+			    .nparams = 2,
+			    .params = {"alice", "Welcome home"}};
 	int len = irc_msg_format(out, sizeof(out), &m);
 	assert_int_equal(len, (int)strlen(out));
 	assert_string_equal(out, ":srv 001 alice :Welcome home\r\n");
@@ -143,7 +145,7 @@ static void formats_with_colon_when_needed(void **state)
 	irc_msg_format(out, sizeof(out), &m2);
 	assert_string_equal(out, "PING tok\r\n");
 	struct irc_msg m3 = {
-	    .tags = "time=1", .command = "TOPIC", .nparams = 2, .params = {"#r", ""}};
+		.tags = "time=1", .command = "TOPIC", .nparams = 2, .params = {"#r", ""}};
 	irc_msg_format(out, sizeof(out), &m3);
 	assert_string_equal(out, "@time=1 TOPIC #r :\r\n");
 	struct irc_msg m4 = {.command = "X", .nparams = 1, .params = {":colon"}};
@@ -181,7 +183,7 @@ static void round_trips(void **state)
 {
 	(void)state;
 	const char *lines[] = {":a!b@c PRIVMSG #r :hi there\r\n", "NICK bob\r\n",
-	                       "@time=2026 :s 353 me = #r :a b c\r\n", "JOIN #a,#b\r\n"};
+			       "@time=2026 :s 353 me = #r :a b c\r\n", "JOIN #a,#b\r\n"};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		char buf[IRC_LINE_MAX], out[IRC_LINE_MAX];
 		size_t len = strlen(lines[i]) - 2;
@@ -252,19 +254,19 @@ static void formats_server_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(parses_full_message),
-	    cmocka_unit_test(parses_plain_and_empty_trailing),
-	    cmocka_unit_test(rejects_empty_and_bad),
-	    cmocka_unit_test(extra_params_stay_in_the_last),
-	    cmocka_unit_test(enforces_body_and_tag_limits),
-	    cmocka_unit_test(stops_at_page_boundary),
-	    cmocka_unit_test(formats_with_colon_when_needed),
-	    cmocka_unit_test(formats_cut_on_character),
-	    cmocka_unit_test(round_trips),
-	    cmocka_unit_test(folds_rfc1459),
-	    cmocka_unit_test(checks_nicks_and_rooms),
-	    cmocka_unit_test(cuts_utf8),
-	    cmocka_unit_test(formats_server_time),
+		cmocka_unit_test(parses_full_message),
+		cmocka_unit_test(parses_plain_and_empty_trailing),
+		cmocka_unit_test(rejects_empty_and_bad),
+		cmocka_unit_test(extra_params_stay_in_the_last),
+		cmocka_unit_test(enforces_body_and_tag_limits),
+		cmocka_unit_test(stops_at_page_boundary),
+		cmocka_unit_test(formats_with_colon_when_needed),
+		cmocka_unit_test(formats_cut_on_character),
+		cmocka_unit_test(round_trips),
+		cmocka_unit_test(folds_rfc1459),
+		cmocka_unit_test(checks_nicks_and_rooms),
+		cmocka_unit_test(cuts_utf8),
+		cmocka_unit_test(formats_server_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

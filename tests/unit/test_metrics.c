@@ -20,9 +20,9 @@ static void formats_every_counter_per_service(void **state)
 	assert_true(n > 0);
 	assert_int_equal(strlen(out), n);
 	assert_non_null(strstr(out, "# HELP sockit_connections_accepted_total Stream connections "
-	                            "accepted.\n# TYPE sockit_connections_accepted_total counter\n"
-	                            "sockit_connections_accepted_total{service=\"echo\"} 3\n"
-	                            "sockit_connections_accepted_total{service=\"time\"} 0\n"));
+				    "accepted.\n# TYPE sockit_connections_accepted_total counter\n"
+				    "sockit_connections_accepted_total{service=\"echo\"} 3\n"
+				    "sockit_connections_accepted_total{service=\"time\"} 0\n"));
 	assert_non_null(strstr(out, "# TYPE sockit_connections_active gauge\n"));
 	assert_non_null(strstr(out, "sockit_connections_active{service=\"time\"} 1\n"));
 	assert_non_null(strstr(out, "sockit_received_bytes_total{service=\"echo\"} 42\n"));
@@ -31,7 +31,7 @@ static void formats_every_counter_per_service(void **state)
 	assert_non_null(strstr(out, "sockit_errors_total{service=\"echo\"} 0\n"));
 	assert_int_equal(out[n - 1], '\n');
 	assert_non_null(
-	    strstr(out, "# TYPE sockit_build_info gauge\nsockit_build_info{version=\""));
+		strstr(out, "# TYPE sockit_build_info gauge\nsockit_build_info{version=\""));
 }
 
 static void large_values_print_in_full(void **state)
@@ -42,7 +42,7 @@ static void large_values_print_in_full(void **state)
 	static char out[METRICS_BODY_MAX];
 	assert_true(metrics_format(&m, out, sizeof(out)) > 0);
 	assert_non_null(strstr(out, "sockit_sent_bytes_total{service=\"echo\"} "
-	                            "18446744073709551615\n"));
+				    "18446744073709551615\n"));
 }
 
 static void too_small_a_buffer_gives_zero(void **state)
@@ -57,9 +57,9 @@ static void too_small_a_buffer_gives_zero(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(formats_every_counter_per_service),
-	    cmocka_unit_test(large_values_print_in_full),
-	    cmocka_unit_test(too_small_a_buffer_gives_zero),
+		cmocka_unit_test(formats_every_counter_per_service),
+		cmocka_unit_test(large_values_print_in_full),
+		cmocka_unit_test(too_small_a_buffer_gives_zero),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,10 +81,10 @@ static void list_set(struct addrinfo *ai, size_t n, struct sockaddr_in *const *a
 {
 	for (size_t i = 0; i < n; i++) {
 		ai[i] = (struct addrinfo){.ai_family = AF_INET,
-		                          .ai_socktype = SOCK_STREAM,
-		                          .ai_addr = (struct sockaddr *)addrs[i],
-		                          .ai_addrlen = sizeof(*addrs[i]),
-		                          .ai_next = i + 1 < n ? &ai[i + 1] : NULL};
+					  .ai_socktype = SOCK_STREAM,
+					  .ai_addr = (struct sockaddr *)addrs[i],
+					  .ai_addrlen = sizeof(*addrs[i]),
+					  .ai_next = i + 1 < n ? &ai[i + 1] : NULL};
 	}
 }
 
@@ -106,7 +106,7 @@ static void test_timeout_bounds_whole_list(void **state)
 	assert_true(took >= TIMEOUT_MS);
 	if (took >= TIMEOUT_MS + SLACK_MS)
 		fail_msg("%d dead addresses took %lld ms with a %d ms timeout", DEAD_ADDRS, took,
-		         TIMEOUT_MS);
+			 TIMEOUT_MS);
 	dead_listener_close(&dead);
 }
 
@@ -159,9 +159,9 @@ static void test_no_time_left_after_dead_address(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_timeout_bounds_whole_list),
-	    cmocka_unit_test(test_refused_then_live_connects),
-	    cmocka_unit_test(test_no_time_left_after_dead_address),
+		cmocka_unit_test(test_timeout_bounds_whole_list),
+		cmocka_unit_test(test_refused_then_live_connects),
+		cmocka_unit_test(test_no_time_left_after_dead_address),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

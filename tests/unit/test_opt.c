@@ -21,37 +21,37 @@ struct cfg {
 };
 
 static const struct opt_desc table[] = {
-    {.name = "plain",
-     .type = OPT_BOOL,
-     .offset = offsetof(struct cfg, plain),
-     .help = "echo unchanged"},
-    {.name = "max-conns",
-     .type = OPT_UINT,
-     .offset = offsetof(struct cfg, max_conns),
-     .min = 1,
-     .max = 1000000,
-     .metavar = "N",
-     .help = "connections at once"},
-    {.name = "output-cap",
-     .type = OPT_SIZE,
-     .offset = offsetof(struct cfg, output_cap),
-     .min = 4096,
-     .max = 1ull << 30,
-     .metavar = "BYTES",
-     .help = "unsent bytes"},
-    {.name = "idle-timeout",
-     .type = OPT_SECONDS,
-     .offset = offsetof(struct cfg, timeout_ms),
-     .min = 0,
-     .max = 86400000,
-     .metavar = "SECONDS",
-     .help = "idle limit"},
-    {.name = "name",
-     .type = OPT_STRING,
-     .offset = offsetof(struct cfg, name),
-     .metavar = "TEXT",
-     .help = "a name"},
-    OPT_END,
+	{.name = "plain",
+	 .type = OPT_BOOL,
+	 .offset = offsetof(struct cfg, plain),
+	 .help = "echo unchanged"},
+	{.name = "max-conns",
+	 .type = OPT_UINT,
+	 .offset = offsetof(struct cfg, max_conns),
+	 .min = 1,
+	 .max = 1000000,
+	 .metavar = "N",
+	 .help = "connections at once"},
+	{.name = "output-cap",
+	 .type = OPT_SIZE,
+	 .offset = offsetof(struct cfg, output_cap),
+	 .min = 4096,
+	 .max = 1ull << 30,
+	 .metavar = "BYTES",
+	 .help = "unsent bytes"},
+	{.name = "idle-timeout",
+	 .type = OPT_SECONDS,
+	 .offset = offsetof(struct cfg, timeout_ms),
+	 .min = 0,
+	 .max = 86400000,
+	 .metavar = "SECONDS",
+	 .help = "idle limit"},
+	{.name = "name",
+	 .type = OPT_STRING,
+	 .offset = offsetof(struct cfg, name),
+	 .metavar = "TEXT",
+	 .help = "a name"},
+	OPT_END,
 };
 
 static const struct opt_desc *find(const char *name)
@@ -119,25 +119,25 @@ static void uints(void **state)
 	set_ok(&c, "max-conns", "00042");
 	assert_int_equal(c.max_conns, 42);
 	static const char *const bad[] = {"0",
-	                                  "1000001",
-	                                  "-5",
-	                                  " 5",
-	                                  "5 ",
-	                                  "+5",
-	                                  "5x",
-	                                  "",
-	                                  "1e3",
-	                                  "0x10",
-	                                  "99999999999999999999999"};
+					  "1000001",
+					  "-5",
+					  " 5",
+					  "5 ",
+					  "+5",
+					  "5x",
+					  "",
+					  "1e3",
+					  "0x10",
+					  "99999999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char want[256];
 		snprintf(want, sizeof(want),
-		         "--max-conns: expected a whole number from 1 to 1000000, got '%s'",
-		         bad[i]);
+			 "--max-conns: expected a whole number from 1 to 1000000, got '%s'",
+			 bad[i]);
 		set_bad("max-conns", bad[i], false, want);
 	}
 	set_bad("max-conns", "x", true,
-	        "max-conns: expected a whole number from 1 to 1000000, got 'x'");
+		"max-conns: expected a whole number from 1 to 1000000, got 'x'");
 }
 
 static void sizes(void **state)
@@ -148,24 +148,24 @@ static void sizes(void **state)
 		const char *text;
 		size_t value;
 	} ok[] = {
-	    {"4096", 4096},  {"4k", 4096},
-	    {"4K", 4096},    {"64KB", 65536},
-	    {"1m", 1 << 20}, {"256M", 256 << 20},
-	    {"1G", 1 << 30}, {"1g", 1 << 30},
-	    {"5000b", 5000}, {"1073741824", 1ull << 30},
+		{"4096", 4096},  {"4k", 4096},
+		{"4K", 4096},    {"64KB", 65536},
+		{"1m", 1 << 20}, {"256M", 256 << 20},
+		{"1G", 1 << 30}, {"1g", 1 << 30},
+		{"5000b", 5000}, {"1073741824", 1ull << 30},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		set_ok(&c, "output-cap", ok[i].text);
 		assert_int_equal(c.output_cap, ok[i].value);
 	}
 	static const char *const bad[] = {"4095", "3k",  "2G", "1073741825", "-4k",         "k",
-	                                  "4 k",  "4kk", "4T", "",           "17179869184G"};
+					  "4 k",  "4kk", "4T", "",           "17179869184G"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char want[256];
 		snprintf(want, sizeof(want),
-		         "--output-cap: expected a size from 4096 to 1073741824 bytes (K, M, G "
-		         "suffixes), got '%s'",
-		         bad[i]);
+			 "--output-cap: expected a size from 4096 to 1073741824 bytes (K, M, G "
+			 "suffixes), got '%s'",
+			 bad[i]);
 		set_bad("output-cap", bad[i], false, want);
 	}
 }
@@ -178,21 +178,21 @@ static void seconds(void **state)
 		const char *text;
 		unsigned ms;
 	} ok[] = {{"0", 0},      {"2", 2000},         {"0.5", 500},   {".25", 250},
-	          {"1.5", 1500}, {"86400", 86400000}, {"300", 300000}};
+		  {"1.5", 1500}, {"86400", 86400000}, {"300", 300000}};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		set_ok(&c, "idle-timeout", ok[i].text);
 		assert_int_equal(c.timeout_ms, ok[i].ms);
 	}
 	static const char *const bad[] = {"-1",  "86400.001", "1s", "",    ".",
-	                                  "nan", "inf",       " 1", "1e10"};
+					  "nan", "inf",       " 1", "1e10"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char want[256];
 		snprintf(want, sizeof(want),
-		         "--idle-timeout: expected seconds from 0 to 86400, got '%s'", bad[i]);
+			 "--idle-timeout: expected seconds from 0 to 86400, got '%s'", bad[i]);
 		set_bad("idle-timeout", bad[i], false, want);
 	}
 	set_bad("idle-timeout", "soon", true,
-	        "idle-timeout: expected seconds from 0 to 86400, got 'soon'");
+		"idle-timeout: expected seconds from 0 to 86400, got 'soon'");
 }
 
 static void strings(void **state)
@@ -220,17 +220,17 @@ static void help_lines_show_defaults(void **state)
 	FILE *f = open_memstream(&text, &len);
 	assert_non_null(f);
 	struct cfg defaults = {.max_conns = 10000,
-	                       .output_cap = 262144,
-	                       .timeout_ms = 300500,
-	                       .name = (char *)"sockit"};
+			       .output_cap = 262144,
+			       .timeout_ms = 300500,
+			       .name = (char *)"sockit"};
 	opt_print_help(f, table, &defaults);
 	fclose(f);
 	assert_string_equal(text,
-	                    "  --plain                    echo unchanged\n"
-	                    "  --max-conns N              connections at once (default: 10000)\n"
-	                    "  --output-cap BYTES         unsent bytes (default: 262144)\n"
-	                    "  --idle-timeout SECONDS     idle limit (default: 300.5)\n"
-	                    "  --name TEXT                a name (default: sockit)\n");
+			    "  --plain                    echo unchanged\n"
+			    "  --max-conns N              connections at once (default: 10000)\n"
+			    "  --output-cap BYTES         unsent bytes (default: 262144)\n"
+			    "  --idle-timeout SECONDS     idle limit (default: 300.5)\n"
+			    "  --name TEXT                a name (default: sockit)\n");
 	free(text);
 }
 
@@ -243,8 +243,8 @@ static void parse_uint_digits_only_in_range(void **state)
 	assert_int_equal(v, 0);
 	assert_int_equal(opt_parse_uint("10", 0, 10, &v), 0);
 	assert_int_equal(v, 10);
-	const char *bad[] = {"11", "", "-1", " 5", "+5", "5 ", "1.5", "5us", "x",
-			     "99999999999999999999999"};
+	const char *bad[] = {"11", "",    "-1",  " 5", "+5",
+			     "5 ", "1.5", "5us", "x",  "99999999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(opt_parse_uint(bad[i], 0, 10, &v), -1);
 	assert_int_equal(opt_parse_uint("3", 4, 10, &v), -1); /* below min */
@@ -253,14 +253,10 @@ static void parse_uint_digits_only_in_range(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(find_by_name),
-	    cmocka_unit_test(bools),
-	    cmocka_unit_test(uints),
-	    cmocka_unit_test(parse_uint_digits_only_in_range),
-	    cmocka_unit_test(sizes),
-	    cmocka_unit_test(seconds),
-	    cmocka_unit_test(strings),
-	    cmocka_unit_test(help_lines_show_defaults),
+		cmocka_unit_test(find_by_name), cmocka_unit_test(bools),
+		cmocka_unit_test(uints),        cmocka_unit_test(parse_uint_digits_only_in_range),
+		cmocka_unit_test(sizes),        cmocka_unit_test(seconds),
+		cmocka_unit_test(strings),      cmocka_unit_test(help_lines_show_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,8 +79,8 @@ static void ring_keeps_the_newest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(map_put_get_del_and_grow),
-	    cmocka_unit_test(ring_keeps_the_newest),
+		cmocka_unit_test(map_put_get_del_and_grow),
+		cmocka_unit_test(ring_keeps_the_newest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,7 +77,7 @@ static void test_answers_come_on_the_loop(void **state)
 	struct answers a;
 	struct resolve_async *ra = setup(&a);
 	struct addr_spec byname = spec_of("udp:localhost:7"),
-	                 bad = spec_of("udp:no-such-host.invalid:9");
+			 bad = spec_of("udp:no-such-host.invalid:9");
 	int id1 = resolve_async_start(ra, &byname), id2 = resolve_async_start(ra, &bad);
 	assert_true(id1 > 0 && id2 > 0 && id1 != id2);
 	assert_int_equal(a.got, 0); /* never called back from inside start */
@@ -135,7 +135,7 @@ static void test_numeric_never_looks_up(void **state)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	struct addr_spec v4 = spec_of("udp:127.0.0.1:5"), v6 = spec_of("udp:[::1]:6"),
-	                 name = spec_of("udp:localhost:7");
+			 name = spec_of("udp:localhost:7");
 	assert_int_equal(net_resolve_numeric(&v4, &ss, &len), 0);
 	assert_int_equal(ss.ss_family, AF_INET);
 	assert_int_equal(net_sockaddr_port((const struct sockaddr *)&ss), 5);
@@ -147,10 +147,10 @@ static void test_numeric_never_looks_up(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_answers_come_on_the_loop),
-	    cmocka_unit_test(test_lookups_at_once_are_bounded),
-	    cmocka_unit_test(test_free_with_lookups_running),
-	    cmocka_unit_test(test_numeric_never_looks_up),
+		cmocka_unit_test(test_answers_come_on_the_loop),
+		cmocka_unit_test(test_lookups_at_once_are_bounded),
+		cmocka_unit_test(test_free_with_lookups_running),
+		cmocka_unit_test(test_numeric_never_looks_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,12 +14,14 @@
 #include "sntp_packet.h"
 
 static const struct sntp_server_info info = {
-	.stratum = 10, .precision = -20, .root_dispersion = 0x00000010,
-	.refid = 0x4c4f434c, .ref_ts = 0xe0000000ull << 32,
+	.stratum = 10,
+	.precision = -20,
+	.root_dispersion = 0x00000010,
+	.refid = 0x4c4f434c,
+	.ref_ts = 0xe0000000ull << 32,
 };
 
-static void client_request(uint8_t out[SNTP_PACKET_LEN], uint8_t version, uint8_t mode,
-			   uint64_t tx)
+static void client_request(uint8_t out[SNTP_PACKET_LEN], uint8_t version, uint8_t mode, uint64_t tx)
 {
 	struct sntp_packet p = {.version = version, .mode = mode, .poll = 6, .tx_ts = tx};
 	sntp_packet_encode(&p, out);
@@ -29,10 +31,19 @@ static void round_trip(void **state)
 {
 	(void)state;
 	struct sntp_packet p = {
-		.leap = 3, .version = 4, .mode = 4, .stratum = 10, .poll = -3, .precision = -25,
-		.root_delay = 0x12345678, .root_dispersion = 0x9abcdef0, .refid = 0x4c4f434c,
-		.ref_ts = 0x0102030405060708ull, .orig_ts = 0x1112131415161718ull,
-		.rx_ts = 0x2122232425262728ull, .tx_ts = 0xf1f2f3f4f5f6f7f8ull,
+		.leap = 3,
+		.version = 4,
+		.mode = 4,
+		.stratum = 10,
+		.poll = -3,
+		.precision = -25,
+		.root_delay = 0x12345678,
+		.root_dispersion = 0x9abcdef0,
+		.refid = 0x4c4f434c,
+		.ref_ts = 0x0102030405060708ull,
+		.orig_ts = 0x1112131415161718ull,
+		.rx_ts = 0x2122232425262728ull,
+		.tx_ts = 0xf1f2f3f4f5f6f7f8ull,
 	};
 	uint8_t buf[SNTP_PACKET_LEN];
 	sntp_packet_encode(&p, buf);

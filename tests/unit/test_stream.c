@@ -136,7 +136,8 @@ static void check_close_others(const char *command, const char *backend)
 	struct room room = {0};
 	size_t active = 0;
 	struct service_stats stats = {0};
-	struct stream_limits limits = {.max_conns = 64, .output_cap = 65536, .active_conns = &active};
+	struct stream_limits limits = {
+		.max_conns = 64, .output_cap = 65536, .active_conns = &active};
 	struct stream_server *srv =
 		stream_server_new(loop, lfd, bound, &room_service, &room, &limits, &stats);
 	assert_non_null(srv);

@@ -12,8 +12,14 @@
 #include "timefmt.h"
 
 static const struct tm fixed = {
-	.tm_year = 126, .tm_mon = 10, .tm_mday = 25, .tm_hour = 9, .tm_min = 5, .tm_sec = 7,
-	.tm_wday = 3, .tm_yday = 328,
+	.tm_year = 126,
+	.tm_mon = 10,
+	.tm_mday = 25,
+	.tm_hour = 9,
+	.tm_min = 5,
+	.tm_sec = 7,
+	.tm_wday = 3,
+	.tm_yday = 328,
 };
 
 static int check(const char *fmt, char *err)
@@ -52,13 +58,18 @@ static void flags_widths_and_modifiers_are_refused(void **state)
 {
 	(void)state;
 	static const char *const bad[][2] = {
-		{"%600Y", "unsupported conversion %600Y"}, {"%Ey", "unsupported conversion %Ey"},
-		{"%Od", "unsupported conversion %Od"},     {"%-d", "unsupported conversion %-d"},
-		{"%_H", "unsupported conversion %_H"},     {"%^a", "unsupported conversion %^a"},
+		{"%600Y", "unsupported conversion %600Y"},
+		{"%Ey", "unsupported conversion %Ey"},
+		{"%Od", "unsupported conversion %Od"},
+		{"%-d", "unsupported conversion %-d"},
+		{"%_H", "unsupported conversion %_H"},
+		{"%^a", "unsupported conversion %^a"},
 		{"%#Z", "unsupported conversion %#Z"},
 		{"%010Y", "unsupported conversion %010Y"},
-		{"%+Y", "unsupported conversion %+Y"},     {"%E", "unsupported conversion %E"},
-		{"x%s", "unsupported conversion %s"},      {"%Y%", "format ends in a lone %"},
+		{"%+Y", "unsupported conversion %+Y"},
+		{"%E", "unsupported conversion %E"},
+		{"x%s", "unsupported conversion %s"},
+		{"%Y%", "format ends in a lone %"},
 		{"%", "format ends in a lone %"},
 		{"%00000000000000000000000000Y", "unsupported conversion %000000000000000..."},
 	};

@@ -47,9 +47,11 @@ static void every_length_and_offset(void **state)
 static void utf8_untouched(void **state)
 {
 	(void)state;
-	uint8_t text[] = "linhaifeng nb \xe7\x8b\x97\xe5\x93\xa5" "alex \xc3\xa9";
+	uint8_t text[] = "linhaifeng nb \xe7\x8b\x97\xe5\x93\xa5"
+			 "alex \xc3\xa9";
 	upper_ascii(text, sizeof(text) - 1);
-	assert_string_equal((char *)text, "LINHAIFENG NB \xe7\x8b\x97\xe5\x93\xa5" "ALEX \xc3\xa9");
+	assert_string_equal((char *)text, "LINHAIFENG NB \xe7\x8b\x97\xe5\x93\xa5"
+					  "ALEX \xc3\xa9");
 }
 
 int main(void)
