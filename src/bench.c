@@ -104,18 +104,6 @@ static void usage(FILE *out)
 	cli_usage_exit_codes(out);
 }
 
-static unsigned long long parse_count(const char *opt, const char *text, unsigned long long min,
-				      unsigned long long max)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < min || v > max)
-		cli_usage_error("bench", _("--%s: '%s' is not a number from %llu to %llu"), opt,
-				text, min, max);
-	return v;
-}
-
 static void parse_options(struct bench_config *cfg, int argc, char **argv)
 {
 	enum { OPT_PROTO = 1000, OPT_BUSY_POLL };
@@ -146,19 +134,22 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+c:d:s:D:n:T:t:pjh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			cfg->conns = (unsigned)parse_count("conns", optarg, 1, MAX_CONNS);
+			cfg->conns =
+				(unsigned)cli_parse_uint("bench", "conns", optarg, 1, MAX_CONNS);
 			break;
 		case 'd':
-			cfg->depth = (unsigned)parse_count("depth", optarg, 1, MAX_DEPTH);
+			cfg->depth =
+				(unsigned)cli_parse_uint("bench", "depth", optarg, 1, MAX_DEPTH);
 			break;
 		case 's':
-			cfg->size = (size_t)parse_count("size", optarg, 1, MAX_SIZE);
+			cfg->size = (size_t)cli_parse_uint("bench", "size", optarg, 1, MAX_SIZE);
 			break;
 		case 'n':
-			cfg->count = parse_count("count", optarg, 1, UINT64_MAX / 2);
+			cfg->count = cli_parse_uint("bench", "count", optarg, 1, UINT64_MAX / 2);
 			break;
 		case 'T':
-			cfg->threads = (unsigned)parse_count("threads", optarg, 1, MAX_THREADS);
+			cfg->threads = (unsigned)cli_parse_uint("bench", "threads", optarg, 1,
+								MAX_THREADS);
 			break;
 		case 'D':
 		case 't': {

@@ -1,6 +1,5 @@
 /* chat_options.c - `sockit chat`'s command line: --help, the options and where the default
  * contact book lives. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,34 +92,20 @@ void chat_args_parse(struct chat_args *args, struct contact_book *book, int argc
 			if (contacts_parse_option(book, optarg, err, sizeof(err)) < 0)
 				cli_usage_error("chat", _("--contact: %s"), err);
 			break;
-		case 'm': {
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || v == 0 ||
-			    v > MAX_MESSAGE_LIMIT)
-				cli_usage_error("chat",
-						_("--max-message: expected 1-%d bytes, got '%s'"),
-						MAX_MESSAGE_LIMIT, optarg);
-			args->max_message = v;
+		case 'm':
+			args->max_message =
+				cli_parse_uint("chat", "max-message", optarg, 1, MAX_MESSAGE_LIMIT);
 			break;
-		}
 		case OPT_LINGER:
 			args->linger_ms = cli_parse_seconds(optarg);
 			if (args->linger_ms < 0)
 				cli_usage_error("chat", _("--linger: expected seconds, got '%s'"),
 						optarg);
 			break;
-		case OPT_RATE: {
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || v > RATE_LIMIT)
-				cli_usage_error("chat", _("--rate: expected 0-1000000, got '%s'"),
-						optarg);
-			args->rate = (unsigned)v;
+		case OPT_RATE:
+			args->rate =
+				(unsigned)cli_parse_uint("chat", "rate", optarg, 0, RATE_LIMIT);
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -131,5 +116,5 @@ void chat_args_parse(struct chat_args *args, struct contact_book *book, int argc
 	if (optind < argc)
 		cli_usage_error("chat", _("unexpected argument '%s'"), argv[optind]);
 	if ((args->server == NULL) != (args->nick == NULL))
-		cli_usage_error("chat", "--server and --nick go together");
+		cli_usage_error("chat", "%s", _("--server and --nick go together"));
 }

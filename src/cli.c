@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "i18n.h"
+#include "opt.h"
 
 void cli_error(const char *fmt, ...)
 {
@@ -106,6 +107,15 @@ int cli_parse_timeout(const char *cmd, const char *text)
 	if (ms <= 0)
 		cli_usage_error(cmd, _("--timeout: expected seconds > 0, got '%s'"), text);
 	return ms > 1 << 30 ? 1 << 30 : (int)ms;
+}
+
+unsigned long long cli_parse_uint(const char *cmd, const char *opt, const char *text,
+				  unsigned long long min, unsigned long long max)
+{
+	unsigned long long v;
+	if (opt_parse_uint(text, min, max, &v) < 0)
+		cli_usage_error(cmd, _("--%s: expected %llu-%llu, got '%s'"), opt, min, max, text);
+	return v;
 }
 
 #define LOOP_FDS_MIN 64

@@ -57,5 +57,9 @@ int cli_loop_max_fds(void);
 long cli_parse_seconds(const char *text);
 /* The clients' --timeout: seconds > 0 to milliseconds (at most 2^30), or a usage error. */
 int cli_parse_timeout(const char *cmd, const char *text);
+/* A whole-number option (digits only) within [min, max], or a usage error naming --opt and
+ * the range. */
+unsigned long long cli_parse_uint(const char *cmd, const char *opt, const char *text,
+				  unsigned long long min, unsigned long long max);
 
 #endif

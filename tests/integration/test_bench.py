@@ -1,7 +1,7 @@
 """`sockit bench`: replies are verified, counts are exact, --json parses, threads work."""
 import json
 
-from conftest import run_sockit
+from conftest import assert_usage_error, run_sockit
 
 
 def bench(*args, timeout=30):
@@ -131,6 +131,13 @@ def test_bad_options_are_usage_errors():
         res = bench(*args)
         assert res.returncode == 64, args
         assert res.stderr.startswith(b"sockit: "), res.stderr
+
+
+def test_numbers_out_of_range_name_the_option_and_the_range():
+    for opt, value, low, high in (("--conns", "0", 1, 100000), ("--depth", "x", 1, 1024),
+                                  ("--threads", "-1", 1, 64), ("--size", "1e3", 1, 1048576),
+                                  ("--count", " 5", 1, 2**63 - 1)):
+        assert_usage_error("bench", [opt, value], f"{opt}: expected {low}-{high}, got '{value}'")
 
 
 def test_sntp_proto_checks_replies(serve):

@@ -456,6 +456,16 @@ def test_bad_options_name_the_option(args, message):
     assert_usage_error("chat", args, message)
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--max-message", "0"], "--max-message: expected 1-65507, got '0'"),
+    (["-m", "65508"], "--max-message: expected 1-65507, got '65508'"),
+    (["--rate", "-1"], "--rate: expected 0-1000000, got '-1'"),
+    (["--rate", " 5"], "--rate: expected 0-1000000, got ' 5'"),
+])
+def test_numbers_out_of_range_name_the_option_and_the_range(args, message):
+    assert_usage_error("chat", args, message)
+
+
 
 # Runs a program with fds 3-102 open (inherited), as a busy parent may leave them: a client's
 # loop must still cover the fd numbers it gets. (pass_fds would leave the low numbers free.)
