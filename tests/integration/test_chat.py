@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import (PYTHON, SANITIZER_MARKS, SOCKIT, assert_usage_error, free_port, need,
+from conftest import (PYTHON, SANITIZER_MARKS, SOCKIT, WRAPPER, assert_usage_error, free_port, need,
                       run_sockit, seed_program)
 
 LISTEN_RE = re.compile(rb"sockit: chat: listening on udp:\S+:(\d+)")
@@ -21,7 +21,7 @@ class Peer:
     """`sockit chat` in plain (non-terminal) mode: lines in on stdin, one line per message out."""
 
     def __init__(self, *args, env=None):
-        self.proc = subprocess.Popen([SOCKIT, "chat", *args], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([*WRAPPER, SOCKIT, "chat", *args], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.lines = []
         self.err_lines = []
