@@ -94,6 +94,22 @@ int chat_input_resolve_target(struct chat_peer *cp, const char *text, struct pee
 	return 0;
 }
 
+/* What /contacts adds after a host name: why a message to it may wait, or not go. */
+static const char *state_note(enum chat_contact_state state)
+{
+	switch (state) {
+	case CHAT_CONTACT_KNOWN:
+		return "";
+	case CHAT_CONTACT_QUEUED:
+		return _(" (not looked up yet)");
+	case CHAT_CONTACT_LOOKING_UP:
+		return _(" (looking up)");
+	case CHAT_CONTACT_FAILED:
+		return _(" (lookup failed)");
+	}
+	return "";
+}
+
 void chat_input_on_line(void *data, const char *line)
 {
 	struct chat_peer *cp = data;
@@ -119,7 +135,8 @@ void chat_input_on_line(void *data, const char *line)
 		for (size_t i = 0; i < cp->book->contacts.count; i++) {
 			char addr[ADDR_TEXT_MAX];
 			addr_format(&cp->book->contacts.list[i].spec, addr, sizeof(addr));
-			chat_ui_info("%s %s", cp->book->contacts.list[i].name, addr);
+			chat_ui_info("%s %s%s", cp->book->contacts.list[i].name, addr,
+				     state_note(cp->book->entry[i].state));
 		}
 		return;
 	case CHAT_INPUT_QUIT:

@@ -167,3 +167,23 @@ def test_choosing_a_contact_being_looked_up_on_a_terminal(tmux, tmp_path):  # no
         tmux.wait("a", r"EXIT=0")
     assert arrived > SLOW_MS / 1000 * 0.9, f"sent after {arrived:.1f} s, before the answer"
     assert not any(m in tmux.screen("a") for m in SANITIZER_MARKS)
+
+
+def test_contacts_says_which_host_names_are_not_known_yet(peers, tmp_path):  # noqa: F811
+    # three lookups at a time in book order: ghost fails at once, so s3 takes its place
+    # and s4 still waits
+    book = write_book(tmp_path, "friend udp:127.0.0.1:9\nghost udp:no-such-host.invalid:9\n" +
+                      "".join(f"s{i} udp:slow.test:9\n" for i in range(1, 5)))
+    chat = peers("--contacts", str(book), "--linger", "0", env=slow_env())
+    chat.wait_err(rb"sockit: contact 'ghost': ")
+    chat.send("/contacts\n")
+    chat.wait_err(rb"^s4 ")
+    chat.kill()
+    # (plain mode prompts on stderr, as the seed's input() does: other lines are there too)
+    listed = [l for l in chat.err_lines if l and re.match(rb"(friend|ghost|s\d) ", l)]
+    assert listed == [b"friend udp:127.0.0.1:9\n",
+                      b"ghost udp:no-such-host.invalid:9 (lookup failed)\n",
+                      b"s1 udp:slow.test:9 (looking up)\n",
+                      b"s2 udp:slow.test:9 (looking up)\n",
+                      b"s3 udp:slow.test:9 (looking up)\n",
+                      b"s4 udp:slow.test:9 (not looked up yet)\n"], chat.err_lines
