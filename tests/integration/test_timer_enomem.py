@@ -43,3 +43,54 @@ def test_a_client_whose_deadline_cannot_be_armed_is_refused(serve, tmp_path):
     assert got == b"", got
     assert srv.stop() == 0
     assert "refused 1 connection(s): out of memory" in srv.stderr, srv.stderr
+
+
+def chat_clients_until_one_is_closed(srv, before=0):
+    """Opens `before` echo connections, then chat connections one at a time (each takes two
+    of the loop's timers: the stream's deadline and the relay's keepalive) until the server
+    closes one. Returns what that one received and the ones still open."""
+    held = [socket.create_connection(srv.addr("echo"), timeout=5) for _ in range(before)]
+    for _ in range(100):  # the heap's first 64 slots run out well before
+        s = socket.create_connection(srv.addr("chat"), timeout=5)
+        s.settimeout(0.3)
+        try:
+            got = s.recv(4096)
+        except socket.timeout:
+            held.append(s)
+            continue
+        while chunk := s.recv(4096):
+            got += chunk
+        s.close()
+        return got, held
+    raise AssertionError("no chat connection was closed")
+
+
+def test_a_chat_client_whose_keepalive_cannot_be_armed_is_told_and_closed(serve, tmp_path):
+    """Only the timer heap's second growth fails (SOCKIT_FAULT_MIN_SIZE), so the first timer
+    past its 63 slots is refused. Whether that is a connection's stream deadline (refused at
+    accept, tested above) or its keepalive depends on how many timers the loop had before;
+    one echo connection more (one timer) moves it from the one to the other."""
+    env = {**no_timer_env(tmp_path), "SOCKIT_FAULT_MIN_SIZE": "1024"}  # 64 slots: 512 bytes
+    for before in (0, 1):
+        srv = serve("--threads", "1", "--chat", "tcp:127.0.0.1:0", "--echo", "tcp:127.0.0.1:0",
+                    env=env, expect=2)
+        got, held = chat_clients_until_one_is_closed(srv, before)
+        if got == b"":  # its stream deadline: refused at accept
+            for s in held:
+                s.close()
+            assert srv.stop() == 0
+            continue
+        assert got.startswith(b"ERROR :Closing Link: 127.0.0.1 (Out of memory)\r\n"), got
+        # the clients before it are served as ever
+        first = held[before]
+        first.settimeout(5)
+        first.sendall(b"NICK early\r\nUSER early 0 * :Early\r\n")
+        welcome = b""
+        while b" 001 early " not in welcome:
+            welcome += first.recv(4096)
+        for s in held:
+            s.close()
+        assert srv.stop() == 0
+        assert "no memory for its keepalive timer, closing" in srv.stderr, srv.stderr
+        return
+    raise AssertionError("neither run reached the keepalive timer")

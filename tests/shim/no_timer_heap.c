@@ -1,7 +1,9 @@
 /* no_timer_heap.c - an LD_PRELOAD shim for tests: realloc fails with ENOMEM when called from
  * the code ranges given (ev_timer_start's, from nm -S), so the event loop's timer heap cannot
  * grow and ev_timer_start returns -ENOMEM, as on a machine out of memory.
- * SOCKIT_FAULT_RANGES="ADDR:SIZE[,ADDR:SIZE...]" in hex, as nm prints them. */
+ * SOCKIT_FAULT_RANGES="ADDR:SIZE[,ADDR:SIZE...]" in hex, as nm prints them.
+ * SOCKIT_FAULT_MIN_SIZE=BYTES: only requests of at least this many bytes fail, so each loop
+ * gets its first heap and the failure comes at the first timer past it. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
@@ -15,6 +17,7 @@ static struct {
 	uintptr_t lo, hi;
 } ranges[RANGES_MAX];
 static size_t nranges;
+static size_t min_size;
 
 void *realloc(void *p, size_t n);
 
@@ -28,6 +31,9 @@ static int executable_bias(struct dl_phdr_info *info, size_t size, void *data)
 
 __attribute__((constructor)) static void ranges_load(void)
 {
+	const char *min = getenv("SOCKIT_FAULT_MIN_SIZE");
+	if (min != NULL)
+		min_size = (size_t)strtoull(min, NULL, 10);
 	const char *text = getenv("SOCKIT_FAULT_RANGES");
 	uintptr_t bias = 0;
 	dl_iterate_phdr(executable_bias, &bias);
@@ -48,7 +54,7 @@ void *realloc(void *p, size_t n)
 {
 	static void *(*next)(void *, size_t);
 	uintptr_t from = (uintptr_t)__builtin_return_address(0);
-	for (size_t i = 0; i < nranges; i++) {
+	for (size_t i = 0; i < nranges && n >= min_size; i++) {
 		if (from >= ranges[i].lo && from < ranges[i].hi) {
 			errno = ENOMEM;
 			return NULL;
