@@ -191,7 +191,7 @@ void chat_input_on_eof(void *data)
 
 /* A contact's answer goes to the book. The one the user waits for (a /to host name, or a
  * chosen contact's) makes the new recipient, or says why not; then the lines typed meanwhile
- * go, in order, until one of them starts another lookup. */
+ * go, in order. */
 void chat_input_on_lookup_done(void *data, const struct resolve_answer *answer)
 {
 	static char line[HELD_INPUT_MAX]; /* a held line and its NUL fit, or were not held */
@@ -214,7 +214,9 @@ void chat_input_on_lookup_done(void *data, const struct resolve_answer *answer)
 		chat_ui_notice("%s", answer->err);
 	}
 	chat_input_update_prompt(cp);
-	while (cp->lookup_id == 0 && buf_len(&cp->held) > 0) {
+	/* until one starts another lookup, or ends the chat (a held /quit: what follows it
+	 * was typed after the user left) */
+	while (cp->lookup_id == 0 && cp->rc < 0 && buf_len(&cp->held) > 0) {
 		/* a copy: chat_input_on_line may hold lines again, moving the buffer */
 		size_t len = strnlen((const char *)buf_head(&cp->held), buf_len(&cp->held));
 		memcpy(line, buf_head(&cp->held), len);
@@ -223,7 +225,7 @@ void chat_input_on_lookup_done(void *data, const struct resolve_answer *answer)
 		chat_input_on_line(cp, line);
 	}
 	buf_shrink_if_empty(&cp->held);
-	if (cp->lookup_id == 0 && cp->held_eof) {
+	if (cp->lookup_id == 0 && cp->rc < 0 && cp->held_eof) {
 		cp->held_eof = false;
 		chat_input_on_eof(cp);
 	}

@@ -64,7 +64,10 @@ def write_book(tmp_path, text):
 
 
 def slow_env(ms=SLOW_MS):
-    return preload_env("slow_dns", SOCKIT_SLOW_NAME="slow.test", SOCKIT_SLOW_MS=str(ms))
+    """slow.test answers after ms; no-such-host.invalid fails at once, not after however long
+    the machine's resolver takes."""
+    return preload_env("slow_dns", SOCKIT_SLOW_NAME="slow.test", SOCKIT_SLOW_MS=str(ms),
+                       SOCKIT_FAIL_NAME="no-such-host.invalid")
 
 
 def test_a_slow_contact_holds_up_neither_startup_nor_the_others(peers, tmp_path):  # noqa: F811
@@ -119,7 +122,7 @@ def test_a_contact_that_does_not_resolve_is_a_notice_not_an_exit(peers, tmp_path
     with udp_receiver() as r:
         book = write_book(tmp_path, f"ghost udp:no-such-host.invalid:9\n"
                                     f"friend udp:127.0.0.1:{r.getsockname()[1]}\n")
-        chat = peers("--contacts", str(book), "--linger", "0.2")
+        chat = peers("--contacts", str(book), "--linger", "0.2", env=slow_env())
         chat.wait_err(notice)
         chat.send("/to friend\nhello friend\n/to ghost\nstill to friend\n")
         got = [r.recv(100), r.recv(100)]
@@ -132,7 +135,8 @@ def test_to_a_contact_with_a_host_name_is_looked_up_before_the_socket(peers, tmp
     with udp_receiver() as r:
         book = write_book(tmp_path, f"ghost udp:no-such-host.invalid:9\n"
                                     f"slowpoke udp:slow.test:{r.getsockname()[1]}\n")
-        res = run_sockit("chat", "--contacts", str(book), "--to", "ghost", input=b"")
+        res = run_sockit("chat", "--contacts", str(book), "--to", "ghost", input=b"",
+                         env=slow_env())
         assert res.returncode == 64
         assert re.match(rb"sockit: contact 'ghost': resolve udp:no-such-host\.invalid:9: ",
                         res.stderr), res.stderr
@@ -187,3 +191,15 @@ def test_contacts_says_which_host_names_are_not_known_yet(peers, tmp_path):  # n
                       b"s2 udp:slow.test:9 (looking up)\n",
                       b"s3 udp:slow.test:9 (looking up)\n",
                       b"s4 udp:slow.test:9 (not looked up yet)\n"], chat.err_lines
+
+
+def test_a_held_quit_ends_the_chat_and_what_follows_it_is_not_sent(peers, tmp_path):  # noqa: F811
+    with udp_receiver() as r:
+        book = write_book(tmp_path, f"slowpoke udp:slow.test:{r.getsockname()[1]}\n")
+        chat = peers("--contacts", str(book), "--linger", "5", env=slow_env(1000))
+        chat.send("/to slowpoke\nbefore\n/quit\nafter\n")  # stdin stays open: /quit ends it
+        assert r.recv(100) == b"before"
+        assert chat.proc.wait(timeout=10) == 0
+        r.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            print("sent after /quit:", r.recv(100))
