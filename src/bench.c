@@ -129,7 +129,8 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 				     .size = DEFAULT_SIZE,
 				     .duration_ms = DEFAULT_DURATION_MS,
 				     .timeout_ms = DEFAULT_TIMEOUT_MS};
-	spin_option_parse(NULL, &cfg->busy_poll_us, &cfg->busy_poll_adaptive);
+	char why[128];
+	spin_option_parse(NULL, &cfg->busy_poll_us, &cfg->busy_poll_adaptive, why, sizeof(why));
 	int c;
 	while ((c = getopt_long(argc, argv, "+c:d:s:D:n:T:t:pjh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -180,13 +181,9 @@ static void parse_options(struct bench_config *cfg, int argc, char **argv)
 			break;
 		}
 		case OPT_BUSY_POLL:
-			if (spin_option_parse(optarg, &cfg->busy_poll_us,
-					      &cfg->busy_poll_adaptive) < 0)
-				cli_usage_error(
-					"bench",
-					_("--busy-poll: expected auto or 0-%u microseconds, "
-					  "got '%s'"),
-					SPIN_MAX_BUDGET_US, optarg);
+			if (spin_option_parse(optarg, &cfg->busy_poll_us, &cfg->busy_poll_adaptive,
+					      why, sizeof(why)) < 0)
+				cli_usage_error("bench", "--busy-poll: %s", why);
 			break;
 		case 'h':
 			usage(stdout);

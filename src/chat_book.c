@@ -27,7 +27,7 @@ int chat_book_load(struct chat_book *book, const char *file, bool required)
 	if (fd < 0) {
 		if (!required && errno == ENOENT)
 			return 0;
-		cli_error("open %s: %s", file, strerror(errno)); /* what failed, where, why */
+		cli_error("open %s: %s", file, strerror(errno));
 		return -1;
 	}
 	char *text = malloc(CONTACTS_FILE_MAX + 1);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "opt.h"
 
 void spin_policy_init(struct spin_policy *p, unsigned budget_us, bool adaptive)
@@ -92,15 +93,19 @@ static bool read_text(int fd, char *text, size_t size)
 	return true;
 }
 
-/* Waiting for a CPU since the last reading, over SPIN_STALL_MAX_PERMILLE of the time. The
- * first reading only sets the mark. */
+/* Waiting for a CPU since the last reading, over SPIN_STALL_MAX_PERMILLE of the time. A
+ * reading with no mark before it, or one older than SPIN_STALL_WINDOW_US (the loop was idle
+ * or skipping: an average over that long would hide a hog that started a moment ago), only
+ * sets the mark, and the runnable count alone decides this time. */
 static bool probe_stalled(struct spin_probe *p, uint64_t now_us)
 {
 	char text[256];
 	uint64_t total;
 	if (!read_text(p->pressure_fd, text, sizeof(text)) || !spin_parse_stall_total(text, &total))
 		return false; /* no PSI: the runnable count alone decides */
-	bool stalled = p->stall_read_us != 0 && now_us > p->stall_read_us && total >= p->stall_us &&
+	bool fresh = p->stall_read_us != 0 && now_us > p->stall_read_us &&
+		     now_us - p->stall_read_us <= SPIN_STALL_WINDOW_US;
+	bool stalled = fresh && total >= p->stall_us &&
 		       (total - p->stall_us) * 1000u >
 			       (now_us - p->stall_read_us) * SPIN_STALL_MAX_PERMILLE;
 	p->stall_us = total;
@@ -143,7 +148,8 @@ unsigned spinner_budget(struct spinner *s, uint64_t now_us)
 	return spin_policy_budget(&s->policy);
 }
 
-int spin_option_parse(const char *value, unsigned *budget_us, bool *adaptive)
+int spin_option_parse(const char *value, unsigned *budget_us, bool *adaptive, char *why,
+		      size_t whylen)
 {
 	if (value == NULL || value[0] == '\0' || strcmp(value, "auto") == 0) {
 		*budget_us = SPIN_AUTO_BUDGET_US;
@@ -151,8 +157,11 @@ int spin_option_parse(const char *value, unsigned *budget_us, bool *adaptive)
 		return 0;
 	}
 	unsigned long long v;
-	if (opt_parse_uint(value, 0, SPIN_MAX_BUDGET_US, &v) < 0)
+	if (opt_parse_uint(value, 0, SPIN_MAX_BUDGET_US, &v) < 0) {
+		snprintf(why, whylen, _("expected auto or 0-%u microseconds, got '%s'"),
+			 SPIN_MAX_BUDGET_US, value);
 		return -1;
+	}
 	*budget_us = (unsigned)v;
 	*adaptive = false;
 	return 0;

@@ -1,4 +1,5 @@
-/* ev_spin.h - when the loop busy-polls before it sleeps.
+/* ev_spin.h - when to busy-poll before sleeping: the event loop before its wait, the
+ * bench's one-connection threads before a blocking receive.
  *
  * Fixed (--busy-poll USEC): after every wakeup that found work, poll without sleeping for
  * up to USEC. Adaptive (--busy-poll auto, the default): the same, only while it pays and
@@ -19,13 +20,15 @@
 #define SOCKIT_EV_SPIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SPIN_AUTO_BUDGET_US     50 /* past a loopback round trip's turnaround (BENCHMARKS.md) */
 #define SPIN_MISSES_MAX         10
 #define SPIN_PROBE_US           100000 /* how stale the crowding probe may be */
 #define SPIN_CLEAN_PROBES       3
-#define SPIN_STALL_MAX_PERMILLE 50    /* of the time some thread waited for a CPU */
+#define SPIN_STALL_MAX_PERMILLE 50                   /* of the time some thread waited for a CPU */
+#define SPIN_STALL_WINDOW_US    (10 * SPIN_PROBE_US) /* older marks say nothing of now */
 #define SPIN_MAX_BUDGET_US      10000 /* --busy-poll's bound: spinning longer only burns CPU */
 
 struct spin_policy {
@@ -83,7 +86,8 @@ void spinner_close(struct spinner *s);
 unsigned spinner_budget(struct spinner *s, uint64_t now_us);
 
 /* --busy-poll's value: "auto" (also NULL or empty: the adaptive default) or microseconds,
- * 0-SPIN_MAX_BUDGET_US, fixed (0: off). -1 if it is neither. */
-int spin_option_parse(const char *value, unsigned *budget_us, bool *adaptive);
+ * 0-SPIN_MAX_BUDGET_US, fixed (0: off). 0, or -1 with why ("expected ..., got '...'"). */
+int spin_option_parse(const char *value, unsigned *budget_us, bool *adaptive, char *why,
+		      size_t whylen);
 
 #endif

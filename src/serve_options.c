@@ -54,11 +54,7 @@ static int busy_poll_check(const char *value, char *why, size_t whylen)
 {
 	unsigned usec;
 	bool adaptive;
-	if (spin_option_parse(value, &usec, &adaptive) == 0)
-		return 0;
-	snprintf(why, whylen, _("expected auto or 0-%u microseconds, got '%s'"), SPIN_MAX_BUDGET_US,
-		 value);
-	return -1;
+	return spin_option_parse(value, &usec, &adaptive, why, whylen);
 }
 
 /* --event-loop: a backend this build has. */
@@ -263,7 +259,9 @@ static void metrics_addr_parse(struct server *s)
 /* Fill busy_poll_us and busy_poll_adaptive from --busy-poll, which busy_poll_check checked. */
 static void busy_poll_resolve(struct server *s)
 {
-	if (spin_option_parse(s->cfg.busy_poll, &s->busy_poll_us, &s->busy_poll_adaptive) < 0)
+	char why[128];
+	if (spin_option_parse(s->cfg.busy_poll, &s->busy_poll_us, &s->busy_poll_adaptive, why,
+			      sizeof(why)) < 0)
 		s->busy_poll_us = 0;
 }
 

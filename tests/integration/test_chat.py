@@ -43,7 +43,7 @@ class Peer:
             self.cond.notify_all()
 
     def _wait(self, into, pattern, timeout):
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * (3 if WRAPPER else 1)  # valgrind is slow
         with self.cond:
             while True:
                 for line in into:
@@ -67,7 +67,7 @@ class Peer:
         """Close stdin; the peer must exit 0 after its linger. Returns (stdout, stderr) lines."""
         if not self.proc.stdin.closed:
             self.proc.stdin.close()
-        assert self.proc.wait(timeout=timeout) == 0, self.err_lines
+        assert self.proc.wait(timeout=timeout * (3 if WRAPPER else 1)) == 0, self.err_lines
         time.sleep(0.05)
         with self.cond:
             out = [l for l in self.lines if l is not None]

@@ -58,6 +58,7 @@ def chat_clients_until_one_is_closed(srv, before=0):
         except socket.timeout:
             held.append(s)
             continue
+        s.settimeout(5)  # it is being closed: wait for the rest however slow the build
         while chunk := s.recv(4096):
             got += chunk
         s.close()

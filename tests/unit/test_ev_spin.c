@@ -162,6 +162,12 @@ static void probe_counts_time_spent_waiting_for_a_cpu(void **state)
 	pressure_at(&p, 1000000 + allowed + allowed + 1);
 	assert_true(spin_probe_crowded(&p, 2, t += step));
 	assert_false(spin_probe_crowded(&p, 2, t += step)); /* no more waiting since */
+	/* after a gap longer than the window the reading is only a new mark, however much
+	 * waiting it holds: that may all be from long ago */
+	pressure_at(&p, 9000000);
+	assert_false(spin_probe_crowded(&p, 2, t += SPIN_STALL_WINDOW_US + 1));
+	pressure_at(&p, 9000000 + allowed + 1);
+	assert_true(spin_probe_crowded(&p, 2, t += step));
 	spin_probe_close(&p);
 	struct spin_probe real;
 	spin_probe_open(&real);
@@ -175,8 +181,9 @@ static void probe_counts_time_spent_waiting_for_a_cpu(void **state)
 	assert_int_equal(real.loadavg_fd, -1);
 }
 
-/* The spinner probes on its own: a fixed budget never opens the probe, an adaptive one
- * answers from the real /proc/loadavg (never the full budget on one CPU). */
+/* The spinner probes on its own: a fixed budget never opens the probe; an adaptive one opens
+ * the real files, and over files that say the CPUs are free reaches its full budget after
+ * SPIN_CLEAN_PROBES readings taken as they fall due, never on one CPU. */
 static void spinner_probes_when_due(void **state)
 {
 	(void)state;
@@ -187,9 +194,15 @@ static void spinner_probes_when_due(void **state)
 	spinner_close(&s);
 	spinner_init(&s, 50, true);
 	assert_true(s.probe.loadavg_fd >= 0);
+	spin_probe_close(&s.probe); /* the machine's load is the test's to choose */
+	s.probe = probe_of("0.52 0.58 0.59 2/467 12345\n", "");
+	pressure_at(&s.probe, 1000);
+	s.cpus = 2;
 	for (unsigned i = 0; i < SPIN_CLEAN_PROBES; i++) { /* probed each time: 100 ms apart */
 		unsigned budget = spinner_budget(&s, T0 + (uint64_t)i * SPIN_PROBE_US);
-		assert_true(budget == 0 || (budget == 50 && i + 1 == SPIN_CLEAN_PROBES));
+		assert_int_equal(budget, i + 1 == SPIN_CLEAN_PROBES ? 50 : 0);
+		/* not due again a microsecond later: the same answer, unprobed */
+		assert_int_equal(spinner_budget(&s, T0 + (uint64_t)i * SPIN_PROBE_US + 1), budget);
 	}
 	assert_int_equal(s.policy.probed_us, T0 + (SPIN_CLEAN_PROBES - 1) * SPIN_PROBE_US);
 	s.cpus = 1; /* the probe says crowded on one CPU */
@@ -203,20 +216,23 @@ static void option_values(void **state)
 	(void)state;
 	unsigned usec = 7;
 	bool adaptive = false;
+	char why[128];
 	const char *autos[] = {NULL, "", "auto"};
 	for (size_t i = 0; i < 3; i++) {
-		assert_int_equal(spin_option_parse(autos[i], &usec, &adaptive), 0);
+		assert_int_equal(spin_option_parse(autos[i], &usec, &adaptive, why, sizeof(why)),
+				 0);
 		assert_true(adaptive);
 		assert_int_equal(usec, SPIN_AUTO_BUDGET_US);
 	}
-	assert_int_equal(spin_option_parse("0", &usec, &adaptive), 0);
+	assert_int_equal(spin_option_parse("0", &usec, &adaptive, why, sizeof(why)), 0);
 	assert_false(adaptive);
 	assert_int_equal(usec, 0);
-	assert_int_equal(spin_option_parse("10000", &usec, &adaptive), 0);
+	assert_int_equal(spin_option_parse("10000", &usec, &adaptive, why, sizeof(why)), 0);
 	assert_int_equal(usec, SPIN_MAX_BUDGET_US);
 	const char *bad[] = {"10001", "-1", "1.5", "50us", "Auto", " 5", "x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(spin_option_parse(bad[i], &usec, &adaptive), -1);
+		assert_int_equal(spin_option_parse(bad[i], &usec, &adaptive, why, sizeof(why)), -1);
+	assert_string_equal(why, "expected auto or 0-10000 microseconds, got 'x'");
 }
 
 int main(void)
