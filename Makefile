@@ -46,7 +46,8 @@ format: test-deps
 	$(CLANG_FORMAT) -i $(C_FILES)
 
 format-check: test-deps
-	$(CLANG_FORMAT) --dry-run -Werror $(C_FILES)
+	@$(CLANG_FORMAT) --dry-run -Werror $(C_FILES) && \
+		echo "format-check: $(words $(C_FILES)) C files as $(CLANG_FORMAT) writes them"
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:
