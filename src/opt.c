@@ -126,8 +126,8 @@ int opt_set(const struct opt_desc *d, void *config, const char *value, bool for_
 	case OPT_SIZE:
 		if (parse_size(value, &n) < 0 || n < d->min || n > d->max) {
 			snprintf(err, errlen,
-				 _("%s%s: expected a size from %llu to %llu bytes (K, M, G "
-				   "suffixes), "
+				 _("%s%s: expected a size from %llu to %llu bytes "
+				   "(K, M, G suffixes), "
 				   "got '%s'"),
 				 dash, d->name, d->min, d->max, value);
 			return -1;

@@ -27,10 +27,10 @@ struct opt_desc {
 	int (*check)(const char *value, char *why, size_t whylen);
 };
 
-#define OPT_END                                                                                    \
-	{                                                                                          \
-		.name = NULL                                                                       \
-	}
+/* clang-format would spread this braced initializer over four lines */
+/* clang-format off */
+#define OPT_END {.name = NULL}
+/* clang-format on */
 
 const struct opt_desc *opt_find(const struct opt_desc *table, const char *name);
 /* Parse value into config. Returns 0, or -1 with e.g. "--max-conns: expected a whole number

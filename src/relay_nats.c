@@ -303,8 +303,8 @@ static int tick_arm(struct relay_nats *n)
 {
 	int rc = ev_timer_start(n->r->loop, &n->tick, n->ttl_ms / 3);
 	if (rc < 0)
-		log_warn("chat: NATS: no memory for the heartbeat timer; retrying on the next "
-			 "event");
+		log_warn("chat: NATS: no memory for the heartbeat timer; "
+			 "retrying on the next event");
 	return rc;
 }
 

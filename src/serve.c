@@ -88,8 +88,8 @@ static int start_metrics(struct server *s)
 		return -1;
 	}
 	w->streams[w->nstreams++] = srv;
-	fprintf(stderr, "sockit: metrics: listening on %s\n",
-		bound); /* for scripts: not translated */
+	/* for scripts: not translated */
+	fprintf(stderr, "sockit: metrics: listening on %s\n", bound);
 	return 0;
 }
 
@@ -137,9 +137,8 @@ static int start_endpoint(struct worker *w, struct endpoint_req *req)
 		}
 		w->streams[w->nstreams++] = srv;
 	}
-	if (w->index == 0)
-		fprintf(stderr, "sockit: %s: listening on %s\n", d->name,
-			bound); /* not translated */
+	if (w->index == 0) /* not translated: scripts read it */
+		fprintf(stderr, "sockit: %s: listening on %s\n", d->name, bound);
 	return 0;
 }
 
@@ -235,9 +234,9 @@ static void log_totals(const struct server *s)
 {
 	for (size_t i = 0; i < s->nservices; i++) {
 		const struct service_stats *st = &s->stats[i];
-		log_info("%s: totals: %llu connection(s) accepted, %llu refused; %llu datagram(s) "
-			 "in, "
-			 "%llu answered, %llu dropped, %llu rate-limited; %llu bytes in, %llu out",
+		log_info("%s: totals: %llu connection(s) accepted, %llu refused; "
+			 "%llu datagram(s) in, %llu answered, %llu dropped, %llu rate-limited; "
+			 "%llu bytes in, %llu out",
 			 service_table[i]->name, (unsigned long long)STAT_GET(st, conns_accepted),
 			 (unsigned long long)STAT_GET(st, conns_refused),
 			 (unsigned long long)STAT_GET(st, dgrams_in),

@@ -292,8 +292,8 @@ static void deliver_lines(struct stream_conn *c, uint8_t *data, size_t len)
 				conn_free(c);
 		} else if (buf_len(&c->in) == 0) {
 			c->line_started_ms = 0;
-			deliver_line(c, (char *)data, seg,
-				     false); /* in place: the \n becomes NUL */
+			/* in place: the \n becomes NUL */
+			deliver_line(c, (char *)data, seg, false);
 		} else {
 			deliver_buffered_line(c, data, seg, false);
 		}
